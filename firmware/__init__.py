@@ -1,0 +1,1 @@
+"""Hand-written HLS C++ library headers, shipped as package data."""
