@@ -212,6 +212,13 @@ def validate(raw: dict[str, Any]) -> Config:
     )
 
     precision = _parse_precisions(raw)
+    for key in ("input", "weight", "bias", "accumulator", "code", "gradient"):
+        fixed = getattr(precision, key)
+        if not fixed.signed:
+            raise ConfigError(
+                f"config key 'precision.{key}' is {fixed.cpp()}; these values can be "
+                "negative, so use a signed ap_fixed type"
+            )
     if precision.score.signed or precision.score.integer > 1:
         raise ConfigError(
             f"config key 'precision.score' is {precision.score.cpp()}; the score is a "

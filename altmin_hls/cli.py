@@ -1,0 +1,233 @@
+"""Command-line interface: ``altmin-hls run`` and the stages it chains."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from altmin_hls import __version__, pipeline
+from altmin_hls.config import Config, load_config
+from altmin_hls.errors import AltminError
+
+log = logging.getLogger("altmin_hls")
+console = Console()
+DEFAULT_OUT = Path("altmin-out")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="project config YAML (default: the output "
+                        "folder's config.yaml if present, else the built-in default)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--generator", choices=("parametric", "pythia"),
+                        help="event generator; overrides data.generator")
+    parser.add_argument("--events-unsmeared", type=int, metavar="N",
+                        help="events in the unsmeared set; overrides data.events_unsmeared")
+    parser.add_argument("--events-per-experience", type=int, metavar="N",
+                        help="events per smeared experience; overrides data.events_per_experience")
+    parser.add_argument("--seed", type=int, help="data seed; overrides data.seed")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``altmin-hls`` command."""
+    parser = argparse.ArgumentParser(
+        prog="altmin-hls",
+        description="On-chip continual learning by Alternating Minimisation for L1 trigger "
+        "tracks: events, float training, a bit-exact emulator, and a Vitis HLS project "
+        "checked by C-simulation.",
+    )
+    parser.add_argument("--version", action="version", version=f"altmin-hls {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    helps = {
+        "run": "do every stage: data, train, generate, csim, and print the table",
+        "data": "generate the unsmeared set and the smeared experiences as event files",
+        "train": "pre-train the float model on the unsmeared set",
+        "generate": "write the HLS project and its tb_data streams",
+        "csim": "compile and run C-simulation, and compare it with the emulator",
+    }
+    for name, text in helps.items():
+        sub = commands.add_parser(name, help=text, description=text)
+        _add_common(sub)
+        if name in ("run", "generate"):
+            sub.add_argument("--force", action="store_true",
+                             help="overwrite an output folder that holds another project")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    """Load the config the command works with and apply the command-line overrides."""
+    data: dict[str, Any] = {}
+    if args.generator is not None:
+        data["generator"] = args.generator
+    if args.events_unsmeared is not None:
+        data["events_unsmeared"] = args.events_unsmeared
+    if args.events_per_experience is not None:
+        data["events_per_experience"] = args.events_per_experience
+    if args.seed is not None:
+        data["seed"] = args.seed
+    path = args.config
+    saved = args.out / "config.yaml"
+    if path is None and saved.is_file():
+        path = saved
+    config = load_config(path, {"data": data} if data else None)
+    return config
+
+
+def _check_out_folder(out: Path, force: bool) -> None:
+    if force or not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / "config.yaml").is_file():
+        raise AltminError(
+            f"output folder {out} is not empty and is not an altmin-hls output folder; choose "
+            "another --out, or pass --force"
+        )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def stage_data(config: Config, workspace: pipeline.Workspace) -> list:
+    console.print(f"[bold]data[/]: {config.generator} generator, {config.events_unsmeared} unsmeared "
+                  f"events, {config.experiences} experiences of {config.events_per_experience} events")
+    start = time.perf_counter()
+    sets = pipeline.generate_data(config, workspace, progress=True)
+    counts = ", ".join(str(s.n_tracks) for s in sets)
+    console.print(f"      tracks per set: {counts} ({time.perf_counter() - start:.1f} s) -> {workspace.data}")
+    return sets
+
+
+def stage_train(config: Config, workspace: pipeline.Workspace, sets: list):
+    with _progress() as progress:
+        task = progress.add_task(f"train ({config.pretrain_method})", total=config.pretrain_epochs, status="")
+
+        def update(epoch: int, total: int, metrics: dict) -> None:
+            status = f"loss {metrics.get('train_loss', math.nan):.4f} AUC {metrics.get('train_auc', math.nan):.4f}"
+            progress.update(task, completed=epoch, status=status)
+
+        model, history = pipeline.pretrain(config, workspace, sets[0], progress=update)
+    if history.train_auc:
+        console.print(f"      pre-trained AUC {history.train_auc[-1]:.4f}, accuracy "
+                      f"{history.train_accuracy[-1]:.4f} -> {workspace.model}")
+    return model
+
+
+def stage_generate(config: Config, workspace: pipeline.Workspace, model, sets: list, force: bool):
+    start = time.perf_counter()
+    expected = pipeline.generate_project(config, workspace, model, sets, force=force)
+    n_tracks = sum(len(s) for s in expected.scores)
+    console.print(f"[bold]generate[/]: project '{config.name}' with {n_tracks} streamed tracks and "
+                  f"{len(expected.snapshots)} expected weight steps ({time.perf_counter() - start:.1f} s) "
+                  f"-> {workspace.hls}")
+    return expected
+
+
+def stage_csim(config: Config, workspace: pipeline.Workspace, expected) -> pipeline.CsimComparison:
+    with console.status("[bold]csim[/]: compiling with g++ and running the testbench"):
+        start = time.perf_counter()
+        comparison = pipeline.run_csim(config, workspace, expected)
+    verdict = "bit-exact" if comparison.testbench_passed and all(comparison.scores_exact) and comparison.weights_exact else "MISMATCH"
+    console.print(f"[bold]csim[/]: {verdict}; {sum(len(s) for s in comparison.scores)} scores and "
+                  f"{comparison.weight_steps} weight steps ({time.perf_counter() - start:.1f} s); "
+                  f"logs in {workspace.hls / 'csim'}")
+    return comparison
+
+
+def print_table(rows: list[dict]) -> None:
+    table = Table(title="On-chip learning per experience (prequential: each track scored before "
+                  "its minibatch's weight step; accuracy at score 0.5)")
+    table.add_column("exp", justify="right")
+    table.add_column("tracks in", justify="right")
+    table.add_column("results out", justify="right")
+    for view in ("frozen", "float AltMin", "emulator", "C-sim"):
+        table.add_column(f"{view}\nAUC", justify="right")
+    for view in ("frozen", "float AltMin", "emulator", "C-sim"):
+        table.add_column(f"{view}\naccuracy", justify="right")
+    table.add_column("bit-exact", justify="center")
+    keys = ("frozen", "float_altmin", "emulator", "csim")
+    for row in rows:
+        table.add_row(
+            str(row["experience"]),
+            str(row["tracks_in"]),
+            str(row["results_out"]),
+            *(f"{row[f'{k}_auc']:.4f}" for k in keys),
+            *(f"{row[f'{k}_accuracy']:.4f}" for k in keys),
+            "yes" if row["bit_exact"] else "[red]NO[/]",
+        )
+    console.print(table)
+
+
+def command_run(args: argparse.Namespace, config: Config, workspace: pipeline.Workspace) -> int:
+    sets = stage_data(config, workspace)
+    model = stage_train(config, workspace, sets)
+    expected = stage_generate(config, workspace, model, sets, args.force)
+    comparison = stage_csim(config, workspace, expected)
+    with console.status("float reference over the experiences"):
+        frozen = pipeline.float_stream_scores(config, model, sets, learn=False)
+        float_learning = pipeline.float_stream_scores(config, model, sets, learn=True)
+    rows = pipeline.summarise(config, sets, frozen, float_learning, expected, comparison)
+    pipeline.write_summary(workspace, rows, comparison)
+    print_table(rows)
+    console.print(f"table written to {workspace.results / 'summary.md'}")
+    pipeline.check_bit_exact(comparison)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_time=False, show_path=False)],
+    )
+    try:
+        config = resolve_config(args)
+        workspace = pipeline.Workspace(args.out)
+        if args.command in ("run", "data"):
+            _check_out_folder(args.out, getattr(args, "force", False))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "config.yaml").write_text(config.to_yaml())
+        if args.command == "run":
+            return command_run(args, config, workspace)
+        if args.command == "data":
+            stage_data(config, workspace)
+        elif args.command == "train":
+            stage_train(config, workspace, pipeline.load_data(config, workspace))
+        elif args.command == "generate":
+            stage_generate(config, workspace, pipeline.load_model(workspace),
+                           pipeline.load_data(config, workspace), args.force)
+        elif args.command == "csim":
+            expected = pipeline.expected_from_project(config, workspace, None)
+            comparison = stage_csim(config, workspace, expected)
+            pipeline.check_bit_exact(comparison)
+        return 0
+    except AltminError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
