@@ -153,24 +153,26 @@ def stage_csim(config: Config, workspace: pipeline.Workspace, expected) -> pipel
 
 
 def print_table(rows: list[dict]) -> None:
-    table = Table(title="On-chip learning per experience (prequential: each track scored before "
-                  "its minibatch's weight step; accuracy at score 0.5)")
+    """Print the per-experience table; each view's cell holds its AUC above its accuracy."""
+    table = Table(
+        title="On-chip learning per smeared experience",
+        caption="Each cell: AUC, then accuracy at score 0.5. Scores are prequential: each "
+        "track is scored before its minibatch's weight step.",
+    )
     table.add_column("exp", justify="right")
-    table.add_column("tracks in", justify="right")
-    table.add_column("results out", justify="right")
-    for view in ("frozen", "float AltMin", "emulator", "C-sim"):
-        table.add_column(f"{view}\nAUC", justify="right")
-    for view in ("frozen", "float AltMin", "emulator", "C-sim"):
-        table.add_column(f"{view}\naccuracy", justify="right")
-    table.add_column("bit-exact", justify="center")
-    keys = ("frozen", "float_altmin", "emulator", "csim")
+    table.add_column("tracks\nin", justify="right")
+    table.add_column("results\nout", justify="right")
+    views = {"frozen": "frozen", "float_altmin": "float\nAltMin", "emulator": "emulator", "csim": "C-sim"}
+    for title in views.values():
+        table.add_column(title, justify="right")
+    table.add_column("bit-\nexact", justify="center")
     for row in rows:
+        cells = [f"{row[f'{key}_auc']:.4f}\n{row[f'{key}_accuracy']:.4f}" for key in views]
         table.add_row(
             str(row["experience"]),
             str(row["tracks_in"]),
             str(row["results_out"]),
-            *(f"{row[f'{k}_auc']:.4f}" for k in keys),
-            *(f"{row[f'{k}_accuracy']:.4f}" for k in keys),
+            *cells,
             "yes" if row["bit_exact"] else "[red]NO[/]",
         )
     console.print(table)
@@ -217,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             stage_generate(config, workspace, pipeline.load_model(workspace),
                            pipeline.load_data(config, workspace), args.force)
         elif args.command == "csim":
-            expected = pipeline.expected_from_project(config, workspace, None)
+            expected = pipeline.expected_from_project(config, workspace)
             comparison = stage_csim(config, workspace, expected)
             pipeline.check_bit_exact(comparison)
         return 0

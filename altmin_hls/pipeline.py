@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +29,7 @@ from altmin_hls.data.experiences import make_experiences
 from altmin_hls.data.tracks import TrackSet
 from altmin_hls.emulator.datapath import Datapath
 from altmin_hls.emulator.emulator import FixedParameters
-from altmin_hls.errors import AltminError, DataFileError, MismatchError
+from altmin_hls.errors import DataFileError, MismatchError
 from altmin_hls.features import quantize_features, scale_features
 from altmin_hls.hls import csim
 from altmin_hls.hls import streams as stream_files
@@ -118,6 +118,16 @@ def load_data(config: Config, workspace: Workspace) -> list[TrackSet]:
 # ---- training ---------------------------------------------------------------------------
 
 
+def hardware_options(config: Config) -> dict[str, float]:
+    """Return the hardware AltMin settings of the config, as AltMinHardware arguments."""
+    return {
+        "code_steps": config.code_steps,
+        "code_lr_top": config.code_lr_top,
+        "code_lr_lower": config.code_lr_lower,
+        "weight_lr": config.weight_lr,
+    }
+
+
 def pretrain(
     config: Config, workspace: Workspace, unsmeared: TrackSet, progress: ProgressCallback | None = None
 ) -> tuple[MLP, History]:
@@ -134,6 +144,7 @@ def pretrain(
         batch_size=config.pretrain_batch_size,
         seed=config.pretrain_seed,
         progress=progress,
+        options=hardware_options(config) if config.pretrain_method == "altmin-hw" else None,
     )
     workspace.model.mkdir(parents=True, exist_ok=True)
     np.savez(workspace.model / "pretrained.npz", **model.to_dict())
@@ -217,7 +228,7 @@ def run_csim(config: Config, workspace: Workspace, expected: ExpectedResults) ->
     )
 
 
-def expected_from_project(config: Config, workspace: Workspace, model: MLP) -> ExpectedResults:
+def expected_from_project(config: Config, workspace: Workspace) -> ExpectedResults:
     """Recompute the emulator's results for the streams already in a project's tb_data."""
     tb_data = workspace.hls / "tb_data"
     initial = FixedParameters.from_vector(
@@ -236,14 +247,7 @@ def expected_from_project(config: Config, workspace: Workspace, model: MLP) -> E
 def float_stream_scores(config: Config, model: MLP, sets: list[TrackSet], learn: bool) -> list[np.ndarray]:
     """Return float scores per experience, with the float twin of hardware AltMin learning or not."""
     model = model.copy()
-    learner = AltMinHardware(
-        model,
-        code_steps=config.code_steps,
-        code_lr_top=config.code_lr_top,
-        code_lr_lower=config.code_lr_lower,
-        weight_lr=config.weight_lr,
-        batch_size=config.batch_size,
-    )
+    learner = AltMinHardware(model, batch_size=config.batch_size, **hardware_options(config))
     scores = []
     for tracks in sets[1:]:
         x = scale_features(tracks.features())
@@ -323,11 +327,3 @@ def check_bit_exact(comparison: CsimComparison) -> None:
             f"{bad or 'none'} differ, weights {'agree' if comparison.weights_exact else 'differ'}; "
             f"see {comparison.log_path}"
         )
-
-
-__all__ = [
-    "AltminError",
-    "CsimComparison",
-    "Workspace",
-    "asdict",
-]
