@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import sys
@@ -22,6 +23,10 @@ from altmin_hls.errors import AltminError
 log = logging.getLogger("altmin_hls")
 console = Console()
 DEFAULT_OUT = Path("altmin-out")
+# Modules that add subcommands of their own. Each has register(commands), which adds a
+# parser to the argparse sub-parsers and sets its default `handler` to a function that
+# takes the parsed arguments and returns the exit code.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("run", "generate"):
             sub.add_argument("--force", action="store_true",
                              help="overwrite an output folder that holds another project")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
@@ -203,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         handlers=[RichHandler(console=Console(stderr=True), show_time=False, show_path=False)],
     )
     try:
+        if getattr(args, "handler", None) is not None:
+            return args.handler(args)
         config = resolve_config(args)
         workspace = pipeline.Workspace(args.out)
         if args.command in ("run", "data"):
