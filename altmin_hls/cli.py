@@ -233,10 +233,11 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.check_bit_exact(comparison)
         return 0
     except AltminError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # Plain text on stderr: paths in the message must not be wrapped or styled.
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        console.print("[bold red]interrupted[/]")
+        print("interrupted", file=sys.stderr)
         return 130
 
 

@@ -231,6 +231,8 @@ def run_csim(config: Config, workspace: Workspace, expected: ExpectedResults) ->
 def expected_from_project(config: Config, workspace: Workspace) -> ExpectedResults:
     """Recompute the emulator's results for the streams already in a project's tb_data."""
     tb_data = workspace.hls / "tb_data"
+    if not tb_data.is_dir():
+        raise DataFileError(f"{tb_data}: folder not found; run 'altmin-hls generate' first")
     initial = FixedParameters.from_vector(
         stream_files.read_parameters(tb_data / "initial_parameters.txt", Datapath.from_config(config).n_parameters),
         config.sizes,

@@ -1,0 +1,89 @@
+"""The altmin-hls command line, end to end on a few events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from altmin_hls.cli import main
+
+TINY = """\
+data:
+  events_unsmeared: 8
+  events_per_experience: 1
+  experiences: 3
+pretrain:
+  epochs: 2
+"""
+
+
+@pytest.fixture()
+def tiny_config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.mark.slow
+def test_run_prints_table_and_writes_results(tiny_config: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(tiny_config), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "csim: bit-exact" in printed
+    assert "On-chip learning per smeared experience" in printed
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    rows = summary["experiences"]
+    assert [row["experience"] for row in rows] == [1, 2, 3]
+    for row in rows:
+        assert row["tracks_in"] == row["results_out"] > 0
+        assert row["bit_exact"] is True
+    assert (out / "hls" / "csim" / "build.log").is_file()
+    assert (out / "hls" / "csim" / "run.log").is_file()
+
+
+@pytest.mark.slow
+def test_stages_run_one_by_one(tiny_config: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    common = ["--config", str(tiny_config), "--out", str(out)]
+    assert main(["data", *common]) == 0
+    assert (out / "data" / "experience_03.csv").is_file()
+    assert main(["train", "--out", str(out)]) == 0  # reads out/config.yaml
+    assert (out / "model" / "pretrained.npz").is_file()
+    assert main(["generate", "--out", str(out)]) == 0
+    assert (out / "hls" / "tb_data" / "expected_weights.txt").is_file()
+    assert main(["csim", "--out", str(out)]) == 0
+    assert "csim: bit-exact" in capsys.readouterr().out
+
+
+def test_train_without_data_says_what_to_run(tmp_path: Path, capsys):
+    assert main(["train", "--out", str(tmp_path / "empty")]) == 1
+    printed = capsys.readouterr().err
+    assert "unsmeared.csv: file not found" in printed
+    assert "altmin-hls data" in printed
+
+
+def test_foreign_output_folder_is_rejected(tmp_path: Path, capsys):
+    (tmp_path / "mine.txt").write_text("keep me\n")
+    assert main(["run", "--out", str(tmp_path)]) == 1
+    assert "is not an altmin-hls output folder" in capsys.readouterr().err
+    assert (tmp_path / "mine.txt").read_text() == "keep me\n"
+
+
+def test_invalid_config_names_key(tmp_path: Path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("altmin:\n  batch_size: 48\n")
+    assert main(["data", "--config", str(config), "--out", str(tmp_path / "o")]) == 1
+    printed = capsys.readouterr().err
+    assert "altmin.batch_size" in printed
+    assert "power of two" in printed
+
+
+def test_csim_without_project_is_clear(tmp_path: Path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    assert main(["csim", "--out", str(out)]) == 1
+    printed = capsys.readouterr().err
+    assert "tb_data: folder not found" in printed
+    assert "altmin-hls generate" in printed
