@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(sub)
         if name in ("run", "generate"):
             sub.add_argument("--force", action="store_true",
-                             help="overwrite an output folder that holds another project")
+                             help="write into an output folder that contains another project")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(commands)
     return parser
@@ -160,7 +160,7 @@ def stage_csim(config: Config, workspace: pipeline.Workspace, expected) -> pipel
 
 
 def print_table(rows: list[dict]) -> None:
-    """Print the per-experience table; each view's cell holds its AUC above its accuracy."""
+    """Print the per-experience table; each view's cell shows its AUC above its accuracy."""
     table = Table(
         title="On-chip learning per smeared experience",
         caption="Each cell: AUC, then accuracy at score 0.5. Scores are prequential: each "

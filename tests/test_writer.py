@@ -74,7 +74,7 @@ def test_folder_with_other_project_is_rejected(writer: ProjectWriter, tmp_path: 
     writer.write(tmp_path / "p")
     other = load_config(overrides={"project": {"name": "other_top"}})
     other_writer = ProjectWriter(other, writer.parameters)
-    with pytest.raises(ProjectExistsError, match="holds project 'altmin_tracks', not 'other_top'"):
+    with pytest.raises(ProjectExistsError, match="contains project 'altmin_tracks', not 'other_top'"):
         other_writer.write(tmp_path / "p")
     other_writer.write(tmp_path / "p", force=True)
 
@@ -83,7 +83,7 @@ def test_foreign_folder_is_rejected(writer: ProjectWriter, tmp_path: Path):
     folder = tmp_path / "p"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine\n")
-    with pytest.raises(ProjectExistsError, match="is not empty and holds no altmin-hls project"):
+    with pytest.raises(ProjectExistsError, match="is not empty and contains no altmin-hls project"):
         writer.write(folder)
 
 

@@ -13,6 +13,11 @@ Every experience has its own events, generated with its own seed, so a learner s
 events in each one. Seeds come from one SeedSequence: child 0 generates the unsmeared set,
 child k generates and smears experience k, and a last child picks the Pythia pile-up pool,
 which all experiences share.
+
+`make_experiences_from_tracks` builds the same series from recorded events, such as those
+of a Delphes file (`delphes.read_delphes`). It splits the events in order into the
+unsmeared set and one block per experience, and smears block k as above with the
+smearing seed of child k.
 """
 
 from __future__ import annotations
@@ -77,31 +82,108 @@ def make_experiences(
     """
     if generator not in GENERATORS:
         raise ValueError(f"unknown generator {generator!r}; use one of {', '.join(GENERATORS)}")
-    if n_experiences < 0:
-        raise ValueError(f"n_experiences must be >= 0, got {n_experiences}")
-    if step < 0.0:
-        raise ValueError(f"step must be >= 0, got {step}")
+    _check_series(n_experiences, step)
 
     children = as_seed_sequence(seed).spawn(n_experiences + 2)
     generate = _generator(generator, children[-1], generator_kwargs)
 
     sets = [generate(n_events_unsmeared, children[0])]
-    logger.info(
-        "experience 0 (unsmeared): %d events, %d tracks", sets[0].n_events, sets[0].n_tracks
-    )
+    _log_unsmeared(sets[0])
     for k in range(1, n_experiences + 1):
         generation_ss, smearing_ss = children[k].spawn(2)
         source = generate(n_events_per_experience, generation_ss)
-        smeared = smear(source, k * step, np.random.default_rng(smearing_ss))
-        logger.info(
-            "experience %d (extra smearing %.2f x nominal): %d events, %d tracks",
-            k,
-            k * step,
-            smeared.n_events,
-            smeared.n_tracks,
-        )
-        sets.append(smeared)
+        sets.append(_smear_experience(source, k, step, smearing_ss))
     return sets
+
+
+def make_experiences_from_tracks(
+    tracks: TrackSet,
+    n_events_unsmeared: int,
+    n_events_per_experience: int,
+    n_experiences: int = 10,
+    step: float = 0.4,
+    seed: int | np.random.SeedSequence = 0,
+) -> list[TrackSet]:
+    """Split recorded events into the unsmeared set and n_experiences smeared sets.
+
+    `tracks` are unsmeared events, for example from `read_delphes`. Events are taken in
+    order: the first n_events_unsmeared form set 0, unchanged, and the next
+    n_events_per_experience events form experience 1, and so on, so no event appears twice.
+    Experience k gets k * step times the nominal smearing, drawn from the same seed child as
+    in `make_experiences`. Events beyond those needed are left out. Returns a list of
+    n_experiences + 1 TrackSets with event ids starting at 0 in each. Raises ValueError when
+    `tracks` has fewer events than needed.
+    """
+    if n_events_unsmeared < 0 or n_events_per_experience < 0:
+        raise ValueError(
+            "n_events_unsmeared and n_events_per_experience must be >= 0, got "
+            f"{n_events_unsmeared} and {n_events_per_experience}"
+        )
+    _check_series(n_experiences, step)
+    needed = n_events_unsmeared + n_experiences * n_events_per_experience
+    if tracks.n_events < needed:
+        raise ValueError(
+            f"the tracks have {tracks.n_events} events, but {n_events_unsmeared} unsmeared plus "
+            f"{n_experiences} experiences of {n_events_per_experience} need {needed}; read more "
+            "events or ask for fewer"
+        )
+    if tracks.n_events > needed:
+        logger.info("using %d of %d recorded events", needed, tracks.n_events)
+
+    children = as_seed_sequence(seed).spawn(n_experiences + 2)
+    sets = [_event_range(tracks, 0, n_events_unsmeared)]
+    _log_unsmeared(sets[0])
+    for k in range(1, n_experiences + 1):
+        start = n_events_unsmeared + (k - 1) * n_events_per_experience
+        source = _event_range(tracks, start, start + n_events_per_experience)
+        _, smearing_ss = children[k].spawn(2)
+        sets.append(_smear_experience(source, k, step, smearing_ss))
+    return sets
+
+
+def _check_series(n_experiences: int, step: float) -> None:
+    if n_experiences < 0:
+        raise ValueError(f"n_experiences must be >= 0, got {n_experiences}")
+    if step < 0.0:
+        raise ValueError(f"step must be >= 0, got {step}")
+
+
+def _log_unsmeared(tracks: TrackSet) -> None:
+    logger.info(
+        "experience 0 (unsmeared): %d events, %d tracks", tracks.n_events, tracks.n_tracks
+    )
+
+
+def _smear_experience(
+    source: TrackSet, k: int, step: float, smearing_ss: np.random.SeedSequence
+) -> TrackSet:
+    """Smear the source events of experience k with k * step times the nominal resolution."""
+    smeared = smear(source, k * step, np.random.default_rng(smearing_ss))
+    logger.info(
+        "experience %d (extra smearing %.2f x nominal): %d events, %d tracks",
+        k,
+        k * step,
+        smeared.n_events,
+        smeared.n_tracks,
+    )
+    return smeared
+
+
+def _event_range(tracks: TrackSet, start: int, stop: int) -> TrackSet:
+    """Return events start..stop-1 of a track set, renumbered from 0."""
+    first, last = np.searchsorted(tracks.event, [start, stop])
+    rows = slice(first, last)
+    return TrackSet(
+        event=tracks.event[rows] - start,
+        eta=tracks.eta[rows].copy(),
+        phi=tracks.phi[rows].copy(),
+        pt=tracks.pt[rows].copy(),
+        z0=tracks.z0[rows].copy(),
+        dz=tracks.dz[rows].copy(),
+        label=tracks.label[rows].copy(),
+        z_pv=tracks.z_pv[start:stop].copy(),
+        z_true=tracks.z_true[start:stop].copy(),
+    )
 
 
 def _generator(

@@ -30,7 +30,7 @@ def _magnitude_bits(t: FixedType) -> int:
 
 
 def exact_dot_type(a: FixedType, b: FixedType, terms: int, bias: FixedType | None) -> FixedType:
-    """Return a signed type that holds any sum of ``terms`` products a*b plus one bias, exactly."""
+    """Return a signed type that represents any sum of ``terms`` products a*b plus one bias, exactly."""
     frac = a.frac + b.frac
     magnitude = _magnitude_bits(a) + _magnitude_bits(b)
     count = terms
@@ -168,7 +168,7 @@ class Datapath:
 def make_sigmoid_table(size: int, input_range: float, score: FixedType) -> np.ndarray:
     """Return the raw score values of the sigmoid lookup table.
 
-    Entry ``i`` holds the sigmoid at the centre of bin ``i`` of ``[-input_range,
+    Entry ``i`` is the sigmoid at the centre of bin ``i`` of ``[-input_range,
     input_range)``, rounded to the score type with its own rounding and overflow modes.
     """
     step = 2.0 * input_range / size

@@ -128,9 +128,8 @@ class Emulator:
     def _sigmoid(self, z: np.ndarray, frac: int) -> np.ndarray:
         """Return the table entry for each exact sum z (raw with ``frac`` fractional bits)."""
         path = self.path
-        range_raw = int(path.table_range * 2**frac) if frac >= 0 else None
-        if range_raw is None or range_raw / 2**frac != path.table_range:
-            raise ValueError("the sigmoid input range must be representable at the sum's precision")
+        # table_range is a power of two >= 0.5, so it is a whole number of raw units.
+        range_raw = int(path.table_range * 2**frac)
         shifted = z + range_raw
         move = frac - path.table_index_shift
         index = shifted >> move if move >= 0 else shifted << -move

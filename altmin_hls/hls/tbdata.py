@@ -15,7 +15,7 @@ from altmin_hls.hls import streams as files
 
 @dataclass
 class ExpectedResults:
-    """What the emulator computed for a sequence of streams."""
+    """Scores and weight steps that the emulator computed for a sequence of streams."""
 
     scores: list[np.ndarray]  # raw scores, one array per stream
     tracks_seen: list[int] = field(default_factory=list)  # tracks before each weight step

@@ -49,7 +49,7 @@ def exact_decimal(raw: int, frac: int) -> str:
 
 
 def _power_of_two_type(value: float) -> str:
-    """Return an unsigned ap_fixed type whose one bit holds exactly ``value`` = 2**k."""
+    """Return an unsigned ap_fixed type whose one bit is exactly ``value`` = 2**k."""
     exponent = int(round(math.log2(value)))
     return f"ap_ufixed<1,{exponent + 1}>"
 
@@ -218,7 +218,7 @@ class ProjectWriter:
 
 
 def check_output_folder(out_dir: Path, name: str, force: bool) -> None:
-    """Raise ProjectExistsError when ``out_dir`` holds files of anything but project ``name``."""
+    """Raise ProjectExistsError when ``out_dir`` contains files of anything but project ``name``."""
     if not out_dir.exists() or force:
         return
     if not out_dir.is_dir():
@@ -232,11 +232,11 @@ def check_output_folder(out_dir: Path, name: str, force: bool) -> None:
         if existing == name:
             return
         raise ProjectExistsError(
-            f"output folder {out_dir} holds project '{existing}', not '{name}'; choose another "
+            f"output folder {out_dir} contains project '{existing}', not '{name}'; choose another "
             "folder, or pass --force to overwrite it"
         )
     if any(out_dir.iterdir()):
         raise ProjectExistsError(
-            f"output folder {out_dir} is not empty and holds no altmin-hls project; choose "
+            f"output folder {out_dir} is not empty and contains no altmin-hls project; choose "
             "another folder, or pass --force to write into it"
         )
