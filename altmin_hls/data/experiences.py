@@ -124,8 +124,8 @@ def make_experiences_from_tracks(
     if tracks.n_events < needed:
         raise ValueError(
             f"the tracks have {tracks.n_events} events, but {n_events_unsmeared} unsmeared plus "
-            f"{n_experiences} experiences of {n_events_per_experience} need {needed}; read more "
-            "events or ask for fewer"
+            f"{n_experiences} experiences of {n_events_per_experience} need {needed}. Read more "
+            "events or request fewer"
         )
     if tracks.n_events > needed:
         logger.info("using %d of %d recorded events", needed, tracks.n_events)
@@ -149,9 +149,7 @@ def _check_series(n_experiences: int, step: float) -> None:
 
 
 def _log_unsmeared(tracks: TrackSet) -> None:
-    logger.info(
-        "experience 0 (unsmeared): %d events, %d tracks", tracks.n_events, tracks.n_tracks
-    )
+    logger.info("experience 0 (unsmeared): %d events, %d tracks", tracks.n_events, tracks.n_tracks)
 
 
 def _smear_experience(
