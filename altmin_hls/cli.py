@@ -40,6 +40,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="events in the unsmeared set; overrides data.events_unsmeared")
     parser.add_argument("--events-per-experience", type=int, metavar="N",
                         help="events per smeared experience; overrides data.events_per_experience")
+    parser.add_argument("--experiences", type=int, metavar="N",
+                        help="number of smeared experiences; overrides data.experiences")
     parser.add_argument("--seed", type=int, help="data seed; overrides data.seed")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
 
@@ -64,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in helps.items():
         sub = commands.add_parser(name, help=text, description=text)
         _add_common(sub)
+        if name in ("run", "data"):
+            sub.add_argument("--delphes", type=Path, metavar="FILE",
+                             help="read events from a Delphes ROOT file instead of generating "
+                             "them; its events are split in order into the sets")
         if name in ("run", "generate"):
             sub.add_argument("--force", action="store_true",
                              help="write into an output folder that contains another project")
@@ -81,6 +87,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
         data["events_unsmeared"] = args.events_unsmeared
     if args.events_per_experience is not None:
         data["events_per_experience"] = args.events_per_experience
+    if args.experiences is not None:
+        data["experiences"] = args.experiences
     if args.seed is not None:
         data["seed"] = args.seed
     path = args.config
@@ -113,11 +121,12 @@ def _progress() -> Progress:
     )
 
 
-def stage_data(config: Config, workspace: pipeline.Workspace) -> list:
-    console.print(f"[bold]data[/]: {config.generator} generator, {config.events_unsmeared} unsmeared "
+def stage_data(config: Config, workspace: pipeline.Workspace, delphes: Path | None = None) -> list:
+    source = f"Delphes file {delphes}" if delphes else f"{config.generator} generator"
+    console.print(f"[bold]data[/]: {source}, {config.events_unsmeared} unsmeared "
                   f"events, {config.experiences} experiences of {config.events_per_experience} events")
     start = time.perf_counter()
-    sets = pipeline.generate_data(config, workspace, progress=True)
+    sets = pipeline.generate_data(config, workspace, progress=True, delphes=delphes)
     counts = ", ".join(str(s.n_tracks) for s in sets)
     console.print(f"      tracks per set: {counts} ({time.perf_counter() - start:.1f} s) -> {workspace.data}")
     return sets
@@ -159,6 +168,11 @@ def stage_csim(config: Config, workspace: pipeline.Workspace, expected) -> pipel
     return comparison
 
 
+def _number(value: float) -> str:
+    # An AUC is undefined on a set with one class only, e.g. a sample without pile-up.
+    return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+
 def print_table(rows: list[dict]) -> None:
     """Print the per-experience table; each view's cell shows its AUC above its accuracy."""
     table = Table(
@@ -174,7 +188,7 @@ def print_table(rows: list[dict]) -> None:
         table.add_column(title, justify="right")
     table.add_column("bit-\nexact", justify="center")
     for row in rows:
-        cells = [f"{row[f'{key}_auc']:.4f}\n{row[f'{key}_accuracy']:.4f}" for key in views]
+        cells = [f"{_number(row[f'{key}_auc'])}\n{_number(row[f'{key}_accuracy'])}" for key in views]
         table.add_row(
             str(row["experience"]),
             str(row["tracks_in"]),
@@ -186,7 +200,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def command_run(args: argparse.Namespace, config: Config, workspace: pipeline.Workspace) -> int:
-    sets = stage_data(config, workspace)
+    sets = stage_data(config, workspace, args.delphes)
     model = stage_train(config, workspace, sets)
     expected = stage_generate(config, workspace, model, sets, args.force)
     comparison = stage_csim(config, workspace, expected)
@@ -221,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return command_run(args, config, workspace)
         if args.command == "data":
-            stage_data(config, workspace)
+            stage_data(config, workspace, args.delphes)
         elif args.command == "train":
             stage_train(config, workspace, pipeline.load_data(config, workspace))
         elif args.command == "generate":

@@ -25,7 +25,8 @@ import numpy as np
 
 from altmin_hls.config import Config
 from altmin_hls.data.eventfile import read_events, write_events
-from altmin_hls.data.experiences import make_experiences
+from altmin_hls.data.delphes import read_delphes
+from altmin_hls.data.experiences import make_experiences, make_experiences_from_tracks
 from altmin_hls.data.tracks import TrackSet
 from altmin_hls.emulator.datapath import Datapath
 from altmin_hls.emulator.emulator import FixedParameters
@@ -79,22 +80,48 @@ class Workspace:
 # ---- data -------------------------------------------------------------------------------
 
 
-def generate_data(config: Config, workspace: Workspace, progress: bool = True) -> list[TrackSet]:
-    """Generate the unsmeared set and the experiences, and write their event files."""
-    sets = make_experiences(
-        config.generator,
-        n_events_unsmeared=config.events_unsmeared,
-        n_events_per_experience=config.events_per_experience,
-        n_experiences=config.experiences,
-        step=config.smearing_step,
-        seed=config.data_seed,
-        pileup=config.pileup,
-        **({"progress": progress} if config.generator == "pythia" else {}),
-    )
+def generate_data(
+    config: Config, workspace: Workspace, progress: bool = True, delphes: Path | None = None
+) -> list[TrackSet]:
+    """Generate (or read from a Delphes file) the unsmeared set and the experiences.
+
+    With ``delphes``, the file's events are split in order into the unsmeared set and the
+    experiences, which are then smeared as generated events are. Writes the event files.
+    """
+    if delphes is not None:
+        tracks = read_delphes(delphes)
+        needed = config.events_unsmeared + config.experiences * config.events_per_experience
+        if tracks.n_events < needed:
+            raise DataFileError(
+                f"{delphes}: {tracks.n_events} events, but the config needs {needed} "
+                f"({config.events_unsmeared} unsmeared + {config.experiences} experiences x "
+                f"{config.events_per_experience}); lower the event counts or use a larger file"
+            )
+        sets = make_experiences_from_tracks(
+            tracks,
+            n_events_unsmeared=config.events_unsmeared,
+            n_events_per_experience=config.events_per_experience,
+            n_experiences=config.experiences,
+            step=config.smearing_step,
+            seed=config.data_seed,
+        )
+        source = f"delphes:{Path(delphes).name}"
+    else:
+        sets = make_experiences(
+            config.generator,
+            n_events_unsmeared=config.events_unsmeared,
+            n_events_per_experience=config.events_per_experience,
+            n_experiences=config.experiences,
+            step=config.smearing_step,
+            seed=config.data_seed,
+            pileup=config.pileup,
+            **({"progress": progress} if config.generator == "pythia" else {}),
+        )
+        source = config.generator
     workspace.data.mkdir(parents=True, exist_ok=True)
     for index, tracks in enumerate(sets):
         metadata = {
-            "generator": config.generator,
+            "generator": source,
             "seed": config.data_seed,
             "experience": index,
             "smearing": index * config.smearing_step,

@@ -87,3 +87,25 @@ def test_csim_without_project_is_clear(tmp_path: Path, capsys):
     printed = capsys.readouterr().err
     assert "tb_data: folder not found" in printed
     assert "altmin-hls generate" in printed
+
+
+def _delphes_sample() -> Path:
+    skhep_testdata = pytest.importorskip("skhep_testdata")
+    return Path(skhep_testdata.data_path("uproot-issue513.root"))
+
+
+def test_data_from_delphes_sample(tmp_path: Path, capsys):
+    out = tmp_path / "o"
+    args = ["data", "--delphes", str(_delphes_sample()), "--out", str(out)]
+    sizes = ["--events-unsmeared", "4", "--events-per-experience", "2", "--experiences", "3"]
+    assert main(args + sizes) == 0
+    assert "Delphes file" in capsys.readouterr().out
+    text = (out / "data" / "experience_03.csv").read_text()
+    assert '# generator: "delphes:uproot-issue513.root"' in text
+    assert "# n_events: 2" in text
+
+
+def test_delphes_sample_too_small(tmp_path: Path, capsys):
+    args = ["data", "--delphes", str(_delphes_sample()), "--out", str(tmp_path / "o")]
+    assert main(args) == 1  # the default config needs 300 events; the sample has 10
+    assert "10 events, but the config needs 300" in capsys.readouterr().err
