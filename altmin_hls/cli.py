@@ -19,6 +19,7 @@ from rich.table import Table
 from altmin_hls import __version__, pipeline
 from altmin_hls.config import Config, load_config
 from altmin_hls.errors import AltminError
+from altmin_hls.hls.writer import check_output_folder
 
 log = logging.getLogger("altmin_hls")
 console = Console()
@@ -34,6 +35,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         "folder's config.yaml if present, else the built-in default)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--generator", choices=("parametric", "pythia"),
                         help="event generator; overrides data.generator")
     parser.add_argument("--events-unsmeared", type=int, metavar="N",
@@ -43,7 +48,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiences", type=int, metavar="N",
                         help="number of smeared experiences; overrides data.experiences")
     parser.add_argument("--seed", type=int, help="data seed; overrides data.seed")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--delphes", type=Path, metavar="FILE",
+                        help="read events from a Delphes ROOT file instead of generating "
+                        "them; its events are split in order into the sets")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an output folder that contains something else")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,10 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         _add_common(sub)
         if name in ("run", "data"):
-            sub.add_argument("--delphes", type=Path, metavar="FILE",
-                             help="read events from a Delphes ROOT file instead of generating "
-                             "them; its events are split in order into the sets")
-        if name in ("run", "generate"):
+            _add_data_options(sub)
+        if name == "generate":
             sub.add_argument("--force", action="store_true",
                              help="write into an output folder that contains another project")
     for module_name in COMMAND_MODULES:
@@ -81,16 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace) -> Config:
     """Load the config the command works with and apply the command-line overrides."""
     data: dict[str, Any] = {}
-    if args.generator is not None:
-        data["generator"] = args.generator
-    if args.events_unsmeared is not None:
-        data["events_unsmeared"] = args.events_unsmeared
-    if args.events_per_experience is not None:
-        data["events_per_experience"] = args.events_per_experience
-    if args.experiences is not None:
-        data["experiences"] = args.experiences
-    if args.seed is not None:
-        data["seed"] = args.seed
+    options = {
+        "generator": "generator",
+        "events_unsmeared": "events_unsmeared",
+        "events_per_experience": "events_per_experience",
+        "experiences": "experiences",
+        "seed": "seed",
+    }
+    for option, key in options.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            data[key] = value
     path = args.config
     saved = args.out / "config.yaml"
     if path is None and saved.is_file():
@@ -100,6 +108,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
 
 
 def _check_out_folder(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise AltminError(f"output path {out} is a file, not a folder; choose another --out")
     if force or not out.exists() or not any(out.iterdir()):
         return
     if not (out / "config.yaml").is_file():
@@ -199,6 +209,23 @@ def print_table(rows: list[dict]) -> None:
     console.print(table)
 
 
+def command_csim(args: argparse.Namespace, workspace: pipeline.Workspace) -> int:
+    """Run C-simulation of the project in the output folder, with the config it was made from."""
+    config = pipeline.project_config(workspace)
+    if args.config is not None:
+        requested = load_config(args.config)
+        if requested.digest() != config.digest():
+            raise AltminError(
+                f"{args.config} differs from the config the project in {workspace.hls} was "
+                "generated from; run 'altmin-hls generate' with it first, or leave out --config"
+            )
+    expected = pipeline.expected_from_project(config, workspace)
+    pipeline.check_expected_files(config, workspace, expected)
+    comparison = stage_csim(config, workspace, expected)
+    pipeline.check_bit_exact(comparison)
+    return 0
+
+
 def command_run(args: argparse.Namespace, config: Config, workspace: pipeline.Workspace) -> int:
     sets = stage_data(config, workspace, args.delphes)
     model = stage_train(config, workspace, sets)
@@ -226,26 +253,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "handler", None) is not None:
             return args.handler(args)
-        config = resolve_config(args)
         workspace = pipeline.Workspace(args.out)
-        if args.command in ("run", "data"):
-            _check_out_folder(args.out, getattr(args, "force", False))
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "config.yaml").write_text(config.to_yaml())
+        if args.command == "csim":
+            return command_csim(args, workspace)
+        config = resolve_config(args)
+        _check_out_folder(args.out, getattr(args, "force", False))
         if args.command == "run":
-            return command_run(args, config, workspace)
-        if args.command == "data":
+            check_output_folder(workspace.hls, config.name, args.force)
+        args.out.mkdir(parents=True, exist_ok=True)
+        if args.command == "run":
+            status = command_run(args, config, workspace)
+        elif args.command == "data":
             stage_data(config, workspace, args.delphes)
+            status = 0
         elif args.command == "train":
             stage_train(config, workspace, pipeline.load_data(config, workspace))
-        elif args.command == "generate":
+            status = 0
+        else:
             stage_generate(config, workspace, pipeline.load_model(workspace),
                            pipeline.load_data(config, workspace), args.force)
-        elif args.command == "csim":
-            expected = pipeline.expected_from_project(config, workspace)
-            comparison = stage_csim(config, workspace, expected)
-            pipeline.check_bit_exact(comparison)
-        return 0
+            status = 0
+        # Written last, so a command that failed leaves no config that marks the folder.
+        (args.out / "config.yaml").write_text(config.to_yaml())
+        return status
     except AltminError as exc:
         # Plain text on stderr: paths in the message must not be wrapped or styled.
         print(f"error: {exc}", file=sys.stderr)

@@ -17,25 +17,26 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from altmin_hls.config import Config
+from altmin_hls.config import Config, load_config
 from altmin_hls.data.eventfile import read_events, write_events
 from altmin_hls.data.delphes import read_delphes
 from altmin_hls.data.experiences import make_experiences, make_experiences_from_tracks
 from altmin_hls.data.tracks import TrackSet
 from altmin_hls.emulator.datapath import Datapath
 from altmin_hls.emulator.emulator import FixedParameters
-from altmin_hls.errors import DataFileError, MismatchError
-from altmin_hls.features import quantize_features, scale_features
+from altmin_hls.errors import AltminError, ConfigError, DataFileError, MismatchError
+from altmin_hls.features import FEATURE_NAMES, quantize_features, scale_features
 from altmin_hls.hls import csim
 from altmin_hls.hls import streams as stream_files
 from altmin_hls.hls.tbdata import ExpectedResults, emulate_streams, write_tb_data
-from altmin_hls.hls.writer import ProjectWriter
+from altmin_hls.hls.writer import MARKER, ProjectWriter
 from altmin_hls.reference.altmin import AltMinHardware
 from altmin_hls.reference.metrics import accuracy, roc_auc
 from altmin_hls.reference.mlp import MLP
@@ -107,16 +108,19 @@ def generate_data(
         )
         source = f"delphes:{Path(delphes).name}"
     else:
-        sets = make_experiences(
-            config.generator,
-            n_events_unsmeared=config.events_unsmeared,
-            n_events_per_experience=config.events_per_experience,
-            n_experiences=config.experiences,
-            step=config.smearing_step,
-            seed=config.data_seed,
-            pileup=config.pileup,
-            **({"progress": progress} if config.generator == "pythia" else {}),
-        )
+        try:
+            sets = make_experiences(
+                config.generator,
+                n_events_unsmeared=config.events_unsmeared,
+                n_events_per_experience=config.events_per_experience,
+                n_experiences=config.experiences,
+                step=config.smearing_step,
+                seed=config.data_seed,
+                pileup=config.pileup,
+                **({"progress": progress} if config.generator == "pythia" else {}),
+            )
+        except ImportError as exc:
+            raise AltminError(str(exc)) from exc
         source = config.generator
     workspace.data.mkdir(parents=True, exist_ok=True)
     for index, tracks in enumerate(sets):
@@ -159,8 +163,16 @@ def pretrain(
     config: Config, workspace: Workspace, unsmeared: TrackSet, progress: ProgressCallback | None = None
 ) -> tuple[MLP, History]:
     """Train the float model on the unsmeared set and save it."""
+    if unsmeared.n_tracks == 0:
+        raise DataFileError(f"{workspace.experience_file(0)}: no tracks to pre-train on")
     x = scale_features(unsmeared.features())
     y = unsmeared.label.astype(np.float64)
+    if y.min() == y.max():
+        log.warning(
+            "the unsmeared set has only %s tracks, so the pre-training AUC is undefined and "
+            "the model cannot learn to separate the classes",
+            "hard-scatter" if y[0] == 1 else "pile-up",
+        )
     model = MLP.init(config.sizes, np.random.default_rng(config.pretrain_seed))
     history = train(
         model,
@@ -185,19 +197,36 @@ def load_model(workspace: Workspace) -> MLP:
     path = workspace.model / "pretrained.npz"
     if not path.is_file():
         raise DataFileError(f"{path}: file not found; run 'altmin-hls train' first")
-    with np.load(path) as arrays:
-        return MLP.from_dict(dict(arrays))
+    try:
+        with np.load(path) as arrays:
+            model = MLP.from_dict(dict(arrays))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataFileError(f"{path}: cannot read the model ({exc}); run 'altmin-hls train' again") from exc
+    if not all(np.isfinite(p).all() for p in model.weights + model.biases):
+        raise DataFileError(f"{path}: the model has NaN or infinite weights; run 'altmin-hls train' again")
+    return model
 
 
 # ---- firmware ---------------------------------------------------------------------------
 
 
 def to_stream(tracks: TrackSet, config: Config) -> stream_files.TrackStream:
-    """Return the raw fixed-point stream of a track set."""
+    """Return the raw fixed-point stream of a track set; log how many features saturated."""
+    input_type = config.precision.input
+    features = quantize_features(tracks.features(), input_type)
+    saturated = (features == input_type.min_raw) | (features == input_type.max_raw)
+    if saturated.any():
+        counts = ", ".join(
+            f"{name} {count}" for name, count in zip(FEATURE_NAMES, saturated.sum(axis=0)) if count
+        )
+        log.warning(
+            "%d of %d tracks have a feature at the limit of %s after scaling (%s); check the "
+            "input ranges", int(saturated.any(axis=1).sum()), len(features), input_type.cpp(), counts,
+        )
     return stream_files.TrackStream(
         event=tracks.event.astype(np.int64),
         label=tracks.label.astype(np.int64),
-        features=quantize_features(tracks.features(), config.precision.input),
+        features=features,
     )
 
 
@@ -210,6 +239,14 @@ def generate_project(
     config: Config, workspace: Workspace, model: MLP, sets: list[TrackSet], force: bool = False
 ) -> ExpectedResults:
     """Write the HLS project and its tb_data (smeared experiences and expected results)."""
+    if tuple(model.sizes) != tuple(config.sizes):
+        raise ConfigError(
+            f"the model has layer sizes {'-'.join(map(str, model.sizes))} but network.sizes is "
+            f"{'-'.join(map(str, config.sizes))}; run 'altmin-hls train' with this config first"
+        )
+    if any(tracks.n_tracks == 0 for tracks in sets[1:]):
+        empty = [i for i, tracks in enumerate(sets) if i > 0 and tracks.n_tracks == 0]
+        raise DataFileError(f"experiences {empty} have no tracks; generate more events per experience")
     path = Datapath.from_config(config)
     initial = FixedParameters.from_mlp(model, path)
     ProjectWriter(config, initial).write(workspace.hls, force=force)
@@ -255,6 +292,45 @@ def run_csim(config: Config, workspace: Workspace, expected: ExpectedResults) ->
     )
 
 
+def project_config(workspace: Workspace) -> Config:
+    """Return the config that a generated project was written from, checked against its marker."""
+    marker = workspace.hls / MARKER
+    if not marker.is_file():
+        raise DataFileError(f"{marker}: file not found; run 'altmin-hls generate' first")
+    try:
+        digest = json.loads(marker.read_text())["config_sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataFileError(f"{marker}: not a valid project marker; run 'altmin-hls generate' again") from exc
+    config = load_config(workspace.hls / "config.yaml")
+    if config.digest() != digest:
+        raise DataFileError(
+            f"{workspace.hls / 'config.yaml'} does not match the config the project was generated "
+            "from (its checksum differs); run 'altmin-hls generate' again"
+        )
+    return config
+
+
+def check_expected_files(config: Config, workspace: Workspace, expected: ExpectedResults) -> None:
+    """Raise DataFileError when tb_data's expected files differ from a fresh emulator run."""
+    tb_data = workspace.hls / "tb_data"
+    table = stream_files.read_scores(tb_data / "expected_scores.txt")
+    if not np.array_equal(table[:, 2], np.concatenate(expected.scores)):
+        raise DataFileError(
+            f"{tb_data / 'expected_scores.txt'} does not match the emulator on the streams in "
+            f"{tb_data}; the file is stale or edited. Run 'altmin-hls generate' again"
+        )
+    steps = stream_files.read_weight_steps(
+        tb_data / "expected_weights.txt", Datapath.from_config(config).n_parameters
+    )
+    if steps.shape[0] != len(expected.snapshots) or not all(
+        np.array_equal(row[2:], vector) for row, vector in zip(steps, expected.snapshots)
+    ):
+        raise DataFileError(
+            f"{tb_data / 'expected_weights.txt'} does not match the emulator on the streams in "
+            f"{tb_data}; the file is stale or edited. Run 'altmin-hls generate' again"
+        )
+
+
 def expected_from_project(config: Config, workspace: Workspace) -> ExpectedResults:
     """Recompute the emulator's results for the streams already in a project's tb_data."""
     tb_data = workspace.hls / "tb_data"
@@ -264,9 +340,13 @@ def expected_from_project(config: Config, workspace: Workspace) -> ExpectedResul
         stream_files.read_parameters(tb_data / "initial_parameters.txt", Datapath.from_config(config).n_parameters),
         config.sizes,
     )
-    streams = [
-        stream_files.read_stream(tb_data / name, config.precision.input) for name in experience_names(config)
-    ]
+    listed = stream_files.read_stream_list(tb_data / "streams.txt")
+    if listed != experience_names(config):
+        raise DataFileError(
+            f"{tb_data / 'streams.txt'} lists {listed}, but the config has "
+            f"{config.experiences} experiences; run 'altmin-hls generate' again"
+        )
+    streams = [stream_files.read_stream(tb_data / name, config.precision.input) for name in listed]
     return emulate_streams(config, initial, streams)
 
 

@@ -56,6 +56,27 @@ def test_stages_run_one_by_one(tiny_config: Path, tmp_path: Path, capsys):
     assert main(["csim", "--out", str(out)]) == 0
     assert "csim: bit-exact" in capsys.readouterr().out
 
+    # A different config must not be blamed on C-simulation.
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY + "altmin:\n  batch_size: 16\n  weight_lr: 0.015625\n")
+    assert main(["csim", "--config", str(other), "--out", str(out)]) == 1
+    assert "differs from the config the project" in capsys.readouterr().err
+
+    # An edited expected file is reported as stale, not as a C-simulation mismatch.
+    expected = out / "hls" / "tb_data" / "expected_scores.txt"
+    lines = expected.read_text().splitlines()
+    stream, event, score = lines[0].split()
+    lines[0] = f"{stream} {event} {int(score) ^ 1}"
+    expected.write_text("\n".join(lines) + "\n")
+    assert main(["csim", "--out", str(out)]) == 1
+    assert "stale or edited" in capsys.readouterr().err
+
+    # A model trained for other layer sizes is rejected before anything is written.
+    small = tmp_path / "small.yaml"
+    small.write_text(TINY + "network:\n  sizes: [5, 10, 10, 1]\n")
+    assert main(["generate", "--config", str(small), "--out", str(out), "--force"]) == 1
+    assert "the model has layer sizes 5-25-30-1 but network.sizes is 5-10-10-1" in capsys.readouterr().err
+
 
 def test_train_without_data_says_what_to_run(tmp_path: Path, capsys):
     assert main(["train", "--out", str(tmp_path / "empty")]) == 1
@@ -69,6 +90,31 @@ def test_foreign_output_folder_is_rejected(tmp_path: Path, capsys):
     assert main(["run", "--out", str(tmp_path)]) == 1
     assert "is not an altmin-hls output folder" in capsys.readouterr().err
     assert (tmp_path / "mine.txt").read_text() == "keep me\n"
+
+
+def test_failed_command_leaves_no_config(tmp_path: Path, capsys):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    assert main(["train", "--out", str(tmp_path)]) == 1
+    assert not (tmp_path / "config.yaml").exists()
+    assert main(["run", "--out", str(tmp_path)]) == 1
+    assert "is not an altmin-hls output folder" in capsys.readouterr().err
+
+
+def test_output_path_that_is_a_file(tmp_path: Path, capsys):
+    path = tmp_path / "a_file"
+    path.write_text("x\n")
+    assert main(["data", "--out", str(path)]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_run_checks_project_before_writing(tiny_config: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    (out / "hls").mkdir(parents=True)
+    (out / "config.yaml").write_text("{}\n")
+    (out / "hls" / "altmin_project.json").write_text('{"project": "someone_else"}\n')
+    assert main(["run", "--config", str(tiny_config), "--out", str(out)]) == 1
+    assert "contains project 'someone_else'" in capsys.readouterr().err
+    assert not (out / "data").exists()
 
 
 def test_invalid_config_names_key(tmp_path: Path, capsys):
@@ -85,7 +131,7 @@ def test_csim_without_project_is_clear(tmp_path: Path, capsys):
     out.mkdir()
     assert main(["csim", "--out", str(out)]) == 1
     printed = capsys.readouterr().err
-    assert "tb_data: folder not found" in printed
+    assert "altmin_project.json: file not found" in printed
     assert "altmin-hls generate" in printed
 
 

@@ -95,6 +95,8 @@ def test_inference_mode_is_bit_exact(small_project, tmp_path: Path):
         ("9999 3 1 2 3 4 5\n", "label must be 0 or 1"),
         ("9999 0 1 2 3 4 99999\n", "does not fit 16 bits"),
         ("9999 0 1 2 3 4 5\r\n", "CRLF"),
+        ("9999 0 1 2 3 4 5", "no final newline"),
+        ("9999 0 1_0 2 3 4 5\n", "not an integer: '1_0'"),
     ],
 )
 def test_testbench_rejects_bad_stream(small_project, tmp_path: Path, line: str, message: str):

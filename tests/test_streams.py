@@ -57,8 +57,10 @@ def test_good_file_reads(tmp_path: Path):
         (b"0 2 1 2 3 4 5\n", r":1: label 2 is not 0 or 1"),
         (b"0 -1 1 2 3 4 5\n", r":1: label -1 is not 0 or 1"),
         (b"1 0 1 2 3 4 5\n0 0 1 2 3 4 5\n", r":2: event id 0 is lower"),
-        (b"0 0 1 2 3 4 32768\n", r":1: feature 4 raw value 32768 is outside"),
-        (b"0 0 -32769 2 3 4 5\n", r":1: feature 0 raw value -32769 is outside"),
+        (b"0 0 1 2 3 4 32768\n", r":1: dz raw value 32768 is outside"),
+        (b"0 0 -32769 2 3 4 5\n", r":1: eta raw value -32769 is outside"),
+        (b"0 0 1_0 2 3 4 5\n", r":1: '1_0' is not an integer"),
+        (b"0 0 99999999999999999999 2 3 4 5\n", r":1: 99999999999999999999 is too large"),
         (b"0 0 1 2 3 4 5\n\xff\n", r":2: non-ASCII"),
     ],
 )

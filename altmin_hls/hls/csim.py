@@ -57,9 +57,14 @@ def _project_name(project: Path) -> str:
 def build(project: Path, optimisation: str = "-O1") -> Path:
     """Compile the testbench and top function; return the executable's path."""
     project = Path(project)
-    compiler = shutil.which(os.environ.get("CXX", "g++"))
+    requested = os.environ.get("CXX", "g++")
+    compiler = shutil.which(requested)
     if compiler is None:
-        raise BuildError("g++ not found; install it (Debian: apt-get install -y g++) or set CXX")
+        where = f"CXX={requested!r}" if "CXX" in os.environ else "g++"
+        raise BuildError(
+            f"C++ compiler not found ({where}); install g++ (Debian: apt-get install -y g++) or "
+            "set CXX to the path of a single compiler executable"
+        )
     name = _project_name(project)
     out_dir = project / "csim"
     out_dir.mkdir(exist_ok=True)

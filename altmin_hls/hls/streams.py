@@ -22,12 +22,14 @@ C-simulation writes ``csim_scores.txt`` and ``csim_weights.txt`` in the same for
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from altmin_hls.errors import DataFileError
+from altmin_hls.features import FEATURE_NAMES
 from altmin_hls.fixed import FixedType
 
 FORMAT_LINE = "# altmin-hls track stream, format 1"
@@ -92,18 +94,27 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
     return numbered
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Raw values of the largest type the emulator supports fit in 62 bits.
+_MAX_MAGNITUDE = 2**62
+
+
 def _parse_integers(path: Path, number: int, line: str, expected: int | None) -> list[int]:
     fields = line.split()
     if expected is not None and len(fields) != expected:
         raise DataFileError(f"{path}:{number}: expected {expected} columns, found {len(fields)}")
-    try:
-        return [int(field, 10) for field in fields]
-    except ValueError:
-        bad = next(f for f in fields if not f.lstrip("+-").isdigit())
-        raise DataFileError(
-            f"{path}:{number}: '{bad}' is not an integer; stream files hold raw fixed-point "
-            "integers, not decimals (NaN and infinite values cannot occur in them)"
-        ) from None
+    values = []
+    for field in fields:
+        if _INTEGER.fullmatch(field) is None:
+            raise DataFileError(
+                f"{path}:{number}: '{field}' is not an integer; stream files contain raw "
+                "fixed-point integers, not decimals (NaN and infinite values cannot occur in them)"
+            )
+        value = int(field)
+        if abs(value) >= _MAX_MAGNITUDE:
+            raise DataFileError(f"{path}:{number}: {field} is too large for any raw fixed-point value")
+        values.append(value)
+    return values
 
 
 def read_stream(path: Path, input_type: FixedType) -> TrackStream:
@@ -132,10 +143,15 @@ def read_stream(path: Path, input_type: FixedType) -> TrackStream:
     if out_of_range.any():
         i, f = np.argwhere(out_of_range)[0]
         raise DataFileError(
-            f"{path}:{numbers[i]}: feature {f} raw value {features[i, f]} is outside "
+            f"{path}:{numbers[i]}: {FEATURE_NAMES[f]} raw value {features[i, f]} is outside "
             f"{input_type.cpp()} ({input_type.min_raw} to {input_type.max_raw})"
         )
     return TrackStream(event=table[:, 0], label=labels, features=features)
+
+
+def read_stream_list(path: Path) -> list[str]:
+    """Read ``streams.txt``: one stream file name per line, in streaming order."""
+    return [line for _, line in _read_lines(path)]
 
 
 def write_parameters(path: Path, vector: np.ndarray) -> None:
