@@ -27,7 +27,11 @@ DEFAULT_OUT = Path("altmin-out")
 # Modules that add subcommands of their own. Each has register(commands), which adds a
 # parser to the argparse sub-parsers and sets its default `handler` to a function that
 # takes the parsed arguments and returns the exit code.
-COMMAND_MODULES: tuple[str, ...] = ("altmin_hls.study.command", "altmin_hls.hls.report_command")
+COMMAND_MODULES: tuple[str, ...] = (
+    "altmin_hls.study.command",
+    "altmin_hls.hls.report_command",
+    "altmin_hls.interop.command",
+)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

@@ -34,6 +34,10 @@ PRECISION_KEYS = (
 )
 PRETRAIN_METHODS = ("altmin", "altmin-hw", "sgd")
 GENERATORS = ("parametric", "pythia")
+# Sigmoid table variants (samples and index), which altmin_hls.emulator.datapath defines.
+SIGMOID_SAMPLES = ("centre", "hls4ml")
+# hls4ml 1.3.0 (nnet_activation.h) hard-codes a sigmoid table over [-8, 8).
+HLS4ML_SIGMOID_RANGE = 8.0
 MAX_BATCH_SIZE = 4096
 MAX_CODE_STEPS = 8
 
@@ -128,6 +132,7 @@ class Config:
     experiences: int
     smearing_step: float
     data_seed: int
+    sigmoid_sample: str = "centre"
 
     @property
     def weight_shift(self) -> int:
@@ -239,6 +244,13 @@ def validate(raw: dict[str, Any]) -> Config:
         table_range,
         "a power of two from 0.5 to 64",
     )
+    sample = raw["sigmoid"]["sample"]
+    _require(sample in SIGMOID_SAMPLES, "sigmoid.sample", sample, ", ".join(SIGMOID_SAMPLES))
+    if sample == "hls4ml" and table_range != HLS4ML_SIGMOID_RANGE:
+        raise ConfigError(
+            f"config key 'sigmoid.input_range' is {table_range!r}, but 'sigmoid.sample: hls4ml' "
+            f"needs {HLS4ML_SIGMOID_RANGE}, because hls4ml's sigmoid table always covers [-8, 8)"
+        )
 
     code_steps = _number(raw, "altmin", "code_steps", int)
     _require(1 <= code_steps <= MAX_CODE_STEPS, "altmin.code_steps", code_steps, f"1 to {MAX_CODE_STEPS}")
@@ -316,6 +328,7 @@ def validate(raw: dict[str, Any]) -> Config:
         experiences=counts["experiences"],
         smearing_step=step,
         data_seed=data_seed,
+        sigmoid_sample=sample,
     )
     # Deferred import: the datapath module imports this one for the Config type.
     from altmin_hls.emulator.datapath import Datapath

@@ -54,17 +54,21 @@ Units:
 
 // Sigmoid from a table of CONFIG_T::table_size entries over [-table_range, table_range).
 // The exact sum selects entry floor((z + range) * size / (2 range)), clamped to the table.
+// With sigmoid_hls4ml (range 8) it selects size/2 + trunc(z * size / 16), as hls4ml's
+// sigmoid does: to_int() truncates toward zero, so entry size/2 covers (-16/size, 16/size).
 template <class CONFIG_T>
 typename CONFIG_T::score_t sigmoid(typename CONFIG_T::accum_t z) {
 #pragma HLS INLINE
     const typename CONFIG_T::accum_t range = CONFIG_T::table_range;
+    const typename CONFIG_T::table_scale_t scale = CONFIG_T::table_scale;
     ap_uint<CONFIG_T::table_index_bits> index;
     if (z < -range) {
         index = 0;
     } else if (z >= range) {
         index = CONFIG_T::table_size - 1;
+    } else if (CONFIG_T::sigmoid_hls4ml) {
+        index = CONFIG_T::table_size / 2 + (z * scale).to_int();
     } else {
-        const typename CONFIG_T::table_scale_t scale = CONFIG_T::table_scale;
         index = ((z + range) * scale).to_uint();
     }
     return CONFIG_T::sigmoid_table[index];

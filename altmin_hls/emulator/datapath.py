@@ -7,6 +7,9 @@ generated C++ and the config check all use the same numbers.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import math
 from dataclasses import dataclass
 
@@ -83,6 +86,7 @@ class Datapath:
     backsum: FixedType  # exact W2^T r2
     gradient_sums: tuple[FixedType, ...]  # exact weight-gradient sum of each layer
     bias_gradient_sums: tuple[FixedType, ...]
+    table_sample: str = "centre"  # sigmoid.sample: "centre" or "hls4ml" (see make_sigmoid_table)
 
     @classmethod
     def from_config(cls, config) -> "Datapath":
@@ -126,11 +130,15 @@ class Datapath:
             table_size=config.sigmoid_table_size,
             table_range=config.sigmoid_input_range,
             sigmoid_table=make_sigmoid_table(
-                config.sigmoid_table_size, config.sigmoid_input_range, p.score
+                config.sigmoid_table_size,
+                config.sigmoid_input_range,
+                p.score,
+                config.sigmoid_sample,
             ),
             backsum=backsum,
             gradient_sums=gradient_sums,
             bias_gradient_sums=(bias_sum, bias_sum, bias_sum),
+            table_sample=config.sigmoid_sample,
         )
         path.check_emulator_widths()
         return path
@@ -164,13 +172,77 @@ class Datapath:
         """Return m with table_size / (2 * table_range) = 2**m."""
         return _log2_exact(self.table_size / (2.0 * self.table_range))
 
+    def sigmoid_index(self, z: np.ndarray, frac: int) -> np.ndarray:
+        """Return the table entry that each exact sum z (raw, ``frac`` fraction bits) selects.
 
-def make_sigmoid_table(size: int, input_range: float, score: FixedType) -> np.ndarray:
+        ``centre``: ``clamp(floor((z + R) N / (2R)), 0, N - 1)``. ``hls4ml``: ``clamp(N/2 +
+        trunc(z N / 16), 0, N - 1)``, where trunc rounds toward zero, as the C conversion to
+        int in hls4ml's ``sigmoid`` does, so the bin of entry N/2 is twice as wide.
+        """
+        z = np.asarray(z, np.int64)
+        move = frac - self.table_index_shift
+        if self.table_sample == "hls4ml":
+            # R = 8 here (config check), so N / (2R) = N / 16 = 2**table_index_shift.
+            magnitude = np.abs(z)
+            scaled = magnitude >> move if move >= 0 else magnitude << -move
+            index = np.where(z < 0, -scaled, scaled) + self.table_size // 2
+        else:
+            # table_range is a power of two >= 0.5, so it is a whole number of raw units.
+            shifted = z + int(self.table_range * 2**frac)
+            index = shifted >> move if move >= 0 else shifted << -move
+        return np.clip(index, 0, self.table_size - 1)
+
+
+def make_sigmoid_table(
+    size: int, input_range: float, score: FixedType, sample: str = "centre"
+) -> np.ndarray:
     """Return the raw score values of the sigmoid lookup table.
 
-    Entry ``i`` is the sigmoid at the centre of bin ``i`` of ``[-input_range,
+    ``centre``: entry ``i`` is the sigmoid at the centre of bin ``i`` of ``[-input_range,
     input_range)``, rounded to the score type with its own rounding and overflow modes.
+    ``hls4ml``: the table of hls4ml 1.3.0's ``init_sigmoid_table`` (nnet_activation.h) with
+    ``table_t`` equal to the score type, over [-8, 8) whatever ``input_range`` is.
     """
+    if sample == "hls4ml":
+        return _hls4ml_sigmoid_table(size, score)
     step = 2.0 * input_range / size
     centres = -input_range + (np.arange(size) + 0.5) * step
     return score.from_float(1.0 / (1.0 + np.exp(-centres)))
+
+
+def _c_expf(x: np.ndarray) -> np.ndarray:
+    """Return ``expf(x)`` of the C library, which hls4ml's compiled C++ calls.
+
+    glibc's expf is not correctly rounded for every input, so a double exp rounded to
+    single precision differs from it by one ULP for a few table entries.
+    """
+    name = ctypes.util.find_library("m")
+    if name is None:
+        # NOTE: where no C math library is found (Windows, for one), a double exp rounded to
+        # single precision is used instead, and rare entries can differ from hls4ml's C-sim.
+        return np.exp(x.astype(np.float64)).astype(np.float32)
+    expf = ctypes.CDLL(name).expf
+    expf.restype = ctypes.c_float
+    expf.argtypes = [ctypes.c_float]
+    return np.array([expf(float(v)) for v in x], dtype=np.float32)
+
+
+@functools.cache
+def _hls4ml_sigmoid_values(size: int) -> np.ndarray:
+    """Return the single-precision values of hls4ml's sigmoid table of ``size`` entries.
+
+    hls4ml samples the left edge of each bin, ``x_i = 16 (i - N/2) / N``, and computes
+    ``1.0 / (1 + std::exp(-x_i))`` with ``x_i`` a float. So ``expf`` and the addition are
+    single precision, the division is double, and the result is returned as a float before
+    it is assigned to ``table_t``. Each single-precision step is repeated here.
+    """
+    x = (16.0 * (np.arange(size) - size / 2.0) / size).astype(np.float32)
+    denominator = np.float32(1.0) + _c_expf(-x)
+    values = (1.0 / denominator.astype(np.float64)).astype(np.float32)
+    values.setflags(write=False)
+    return values
+
+
+def _hls4ml_sigmoid_table(size: int, score: FixedType) -> np.ndarray:
+    """Return hls4ml's sigmoid table with ``table_t`` equal to the score type, as raw scores."""
+    return score.from_float(_hls4ml_sigmoid_values(size).astype(np.float64))

@@ -127,14 +127,7 @@ class Emulator:
 
     def _sigmoid(self, z: np.ndarray, frac: int) -> np.ndarray:
         """Return the table entry for each exact sum z (raw with ``frac`` fractional bits)."""
-        path = self.path
-        # table_range is a power of two >= 0.5, so it is a whole number of raw units.
-        range_raw = int(path.table_range * 2**frac)
-        shifted = z + range_raw
-        move = frac - path.table_index_shift
-        index = shifted >> move if move >= 0 else shifted << -move
-        index = np.clip(index, 0, path.table_size - 1)
-        return path.sigmoid_table[index]
+        return self.path.sigmoid_table[self.path.sigmoid_index(z, frac)]
 
     def _error(self, score: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Return Q_gradient(p - y) for raw scores and 0/1 labels."""

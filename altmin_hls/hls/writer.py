@@ -147,6 +147,7 @@ class ProjectWriter:
             "table_range": repr(float(path.table_range)),
             "table_scale": repr(float(table_scale)),
             "table_scale_type": _power_of_two_type(table_scale),
+            "sigmoid_hls4ml": config.sigmoid_sample == "hls4ml",
             "top_rate": repr(float(config.code_lr_top)),
             "lower_rate": repr(float(config.code_lr_lower)),
             "weight_rate": repr(float(weight_rate)),
