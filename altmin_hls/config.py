@@ -39,6 +39,19 @@ SIGMOID_SAMPLES = ("centre", "hls4ml")
 # hls4ml 1.3.0 (nnet_activation.h) hard-codes a sigmoid table over [-8, 8).
 HLS4ML_SIGMOID_RANGE = 8.0
 MAX_BATCH_SIZE = 4096
+# C++ keywords, and names that the generated project defines itself (files, the config
+# struct, parameter arrays, library namespaces), which project.name would clash with.
+RESERVED_NAMES = frozenset(
+    """alignas alignof and and_eq asm auto bitand bitor bool break case catch char char16_t
+    char32_t class compl const constexpr const_cast continue decltype default delete do double
+    dynamic_cast else enum explicit export extern false float for friend goto if inline int
+    long mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected
+    public register reinterpret_cast return short signed sizeof static static_assert
+    static_cast struct switch template this thread_local throw true try typedef typeid
+    typename union unsigned using virtual void volatile wchar_t while xor xor_eq
+    main config altmin altmin_axis defines parameters weights hls std
+    w1 w2 w3 b1 b2 b3 g1 g2 g3 gb1 gb2 gb3""".split()
+)
 MAX_CODE_STEPS = 8
 
 
@@ -198,7 +211,12 @@ def validate(raw: dict[str, Any]) -> Config:
         "a C++ identifier (letters, digits, underscore; not starting with a digit)",
     )
     part = project["part"]
-    _require(isinstance(part, str) and part.strip() != "", "project.part", part, "an FPGA part name")
+    _require(
+        isinstance(part, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", part) is not None,
+        "project.part",
+        part,
+        "an FPGA part name of letters, digits, '-', '_' and '.'",
+    )
     clock = _number(raw, "project", "clock_period", float)
     _require(0.5 <= clock <= 100.0, "project.clock_period", clock, "0.5 to 100 (ns)")
     reuse = _number(raw, "project", "reuse_factor", int)
@@ -216,7 +234,19 @@ def validate(raw: dict[str, Any]) -> Config:
         "[5, n1, n2, 1]: five track features, two hidden layers, one output",
     )
 
+    if name in RESERVED_NAMES:
+        raise ConfigError(
+            f"config key 'project.name' has invalid value {name!r}: it is a C++ keyword or a "
+            "name the generated project already uses; choose another name"
+        )
     precision = _parse_precisions(raw)
+    for key in PRECISION_KEYS:
+        fixed = getattr(precision, key)
+        if not 0 <= fixed.integer <= fixed.width:
+            raise ConfigError(
+                f"config key 'precision.{key}' is {fixed.cpp()}; use 0 <= I <= W, because "
+                "C-simulation of ap_fixed aborts on some assignments from types outside that range"
+            )
     for key in ("input", "weight", "bias", "accumulator", "code", "gradient"):
         fixed = getattr(precision, key)
         if not fixed.signed:
@@ -289,6 +319,7 @@ def validate(raw: dict[str, Any]) -> Config:
     pre_batch = _number(raw, "pretrain", "batch_size", int)
     _require(pre_batch >= 1, "pretrain.batch_size", pre_batch, "an integer >= 1")
     pre_seed = _number(raw, "pretrain", "seed", int)
+    _require(pre_seed >= 0, "pretrain.seed", pre_seed, "an integer >= 0")
 
     data = raw["data"]
     _require(data["generator"] in GENERATORS, "data.generator", data["generator"], ", ".join(GENERATORS))
@@ -301,6 +332,7 @@ def validate(raw: dict[str, Any]) -> Config:
     step = _number(raw, "data", "smearing_step", float)
     _require(step >= 0, "data.smearing_step", step, "a number >= 0")
     data_seed = _number(raw, "data", "seed", int)
+    _require(data_seed >= 0, "data.seed", data_seed, "an integer >= 0")
 
     config = Config(
         raw=raw,

@@ -1,5 +1,6 @@
 """Config loading and validation: every invalid value names its key."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,14 @@ def test_yaml_file_overrides_defaults(tmp_path: Path):
         ({"altmin": {"code_steps": 1.5}}, "altmin.code_steps"),
         ({"project": {"name": "1bad-name"}}, "project.name"),
         ({"project": {"reuse_factor": 0}}, "project.reuse_factor"),
+        ({"project": {"name": "main"}}, "project.name"),
+        ({"project": {"name": "int"}}, "project.name"),
+        ({"project": {"name": "parameters"}}, "project.name"),
+        ({"project": {"part": "xcvu9p; exit"}}, "project.part"),
+        ({"precision": {"code": "ap_fixed<4,30,AP_RND,AP_SAT>"}}, "precision.code"),
+        ({"precision": {"weight": "ap_fixed<8,-2>"}}, "precision.weight"),
+        ({"pretrain": {"seed": -5}}, "pretrain.seed"),
+        ({"data": {"seed": -1}}, "data.seed"),
         ({"project": {"clock_period": float("nan")}}, "project.clock_period"),
         ({"network": {"sizes": [5, 25, 1]}}, "network.sizes"),
         ({"network": {"sizes": [4, 25, 30, 1]}}, "network.sizes"),
@@ -58,8 +67,11 @@ def test_invalid_value_names_key(overrides, key):
 
 
 def test_accumulator_error_gives_minimum_type():
-    with pytest.raises(ConfigError, match=r"at least ap_fixed<\d+,\d+>"):
-        load_config(overrides={"precision": {"accumulator": "ap_fixed<30,12>"}})
+    with pytest.raises(ConfigError, match=r"at least ap_fixed<(\d+),(\d+)>") as raised:
+        load_config(overrides={"precision": {"accumulator": "ap_fixed<24,10>"}})
+    width, integer = re.search(r"at least ap_fixed<(\d+),(\d+)>", str(raised.value)).groups()
+    # The suggested minimum must itself be accepted: it covers every layer, not the first.
+    load_config(overrides={"precision": {"accumulator": f"ap_fixed<{width},{integer}>"}})
 
 
 def test_missing_file_is_reported(tmp_path: Path):

@@ -94,16 +94,19 @@ class Datapath:
         p = config.precision
         sizes = tuple(config.sizes)
         layer_inputs = (p.input, p.activation, p.activation)
-        for layer, (n_in, a_type) in enumerate(zip(sizes[:-1], layer_inputs), start=1):
-            need = exact_dot_type(p.weight, a_type, n_in, p.bias)
-            acc = p.accumulator
-            if not acc.signed or acc.frac < need.frac or acc.integer < need.integer:
-                raise ConfigError(
-                    f"config key 'precision.accumulator' is {acc.cpp()}, too narrow for the "
-                    f"exact sums of layer {layer}; use at least ap_fixed<{need.width},"
-                    f"{need.integer}> (integer bits >= {need.integer}, fractional bits >= "
-                    f"{need.frac})"
-                )
+        needs = [
+            exact_dot_type(p.weight, a_type, n_in, p.bias)
+            for n_in, a_type in zip(sizes[:-1], layer_inputs)
+        ]
+        need_integer = max(need.integer for need in needs)
+        need_frac = max(need.frac for need in needs)
+        acc = p.accumulator
+        if not acc.signed or acc.frac < need_frac or acc.integer < need_integer:
+            raise ConfigError(
+                f"config key 'precision.accumulator' is {acc.cpp()}, too narrow for the exact "
+                f"sums of all three layers; use at least ap_fixed<{need_integer + need_frac},"
+                f"{need_integer}> (integer bits >= {need_integer}, fractional bits >= {need_frac})"
+            )
         batch = config.batch_size
         backsum = exact_dot_type(p.gradient, p.weight, sizes[2], None)
         gradient_sums = tuple(
