@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "altmin_hls.study.command",
     "altmin_hls.hls.report_command",
     "altmin_hls.interop.command",
+    "altmin_hls.rtl.command",
 )
 
 

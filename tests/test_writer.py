@@ -106,3 +106,5 @@ def test_wheel_ships_templates_and_headers(tmp_path: Path):
     assert "altmin_hls/templates/firmware/top.cpp.j2" in names
     assert "altmin_hls/templates/testbench.cpp.j2" in names
     assert "altmin_hls/default_config.yaml" in names
+    assert "altmin_hls/templates/rtl/top.v.j2" in names
+    assert "altmin_hls/sim/altmin_bench.py" in names

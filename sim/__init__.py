@@ -1,0 +1,1 @@
+"""cocotb testbench of the generated RTL, run through altmin_hls.rtl.cosim."""
