@@ -6,7 +6,7 @@ class AltminError(Exception):
 
 
 class ConfigError(AltminError):
-    """A project config key holds an invalid value."""
+    """A project config key has an invalid value."""
 
 
 class DataFileError(AltminError):
@@ -22,4 +22,4 @@ class MismatchError(AltminError):
 
 
 class ProjectExistsError(AltminError):
-    """The output folder already holds a different project."""
+    """The output folder already contains a different project."""

@@ -2,9 +2,9 @@
 //
 // Every function takes a CONFIG_T struct (written into parameters.h by altmin-hls) that
 // carries the sizes, the ap_fixed types and the power-of-two step sizes. Products and
-// sums are held in types wide enough to be exact; a value is rounded only where it is
-// assigned to one of the config types, so the bits do not depend on the order of a sum
-// and match the NumPy emulator of altmin-hls exactly.
+// sums are held in types wide enough to be exact. A value is rounded only where it is
+// assigned to one of the config types, so the bits do not depend on the order of a sum,
+// and they match the NumPy emulator of altmin-hls exactly.
 #ifndef ALTMIN_H_
 #define ALTMIN_H_
 

@@ -1,6 +1,6 @@
 """Stream files of raw fixed-point tracks, and the result files of C-simulation.
 
-A stream file holds one track per line, as whitespace-separated decimal integers::
+A stream file contains one track per line, as whitespace-separated decimal integers::
 
     # altmin-hls track stream, format 1
     # input type: ap_fixed<16,6,AP_RND,AP_SAT>; columns: event label eta phi pt z0 dz

@@ -157,8 +157,8 @@ class ProjectWriter:
             "sigmoid_rows": rows,
             "counter_bits": max(1, math.ceil(math.log2(config.batch_size))),
             "multiplier_limit": math.ceil(n_multiplies / config.reuse_factor),
-            # Tracks per call are not bounded by the design; the maximum only feeds the
-            # latency estimates of the synthesis report (about one event at 200 pile-up).
+            # The design does not bound the tracks per call. This maximum, about one event
+            # at 200 pile-up, only feeds the latency estimates of the synthesis report.
             "tripcount_max": 512,
             "partition": "complete dim=0",
             "arrays": self._weight_arrays(),
