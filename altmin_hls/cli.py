@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -157,7 +158,7 @@ def stage_train(config: Config, workspace: pipeline.Workspace, sets: list):
 
         model, history = pipeline.pretrain(config, workspace, sets[0], progress=update)
     if history.train_auc:
-        console.print(f"      pre-trained AUC {history.train_auc[-1]:.4f}, accuracy "
+        console.print(f"      pre-trained AUC on the training set {history.train_auc[-1]:.4f}, accuracy "
                       f"{history.train_accuracy[-1]:.4f} -> {workspace.model}")
     return model
 
@@ -188,12 +189,18 @@ def _number(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.4f}"
 
 
+def _typical_error(rows: list[dict]) -> str:
+    errors = [row["frozen_auc_error"] for row in rows if not math.isnan(row["frozen_auc_error"])]
+    return f"{float(np.median(errors)):.4f}" if errors else "n/a"
+
+
 def print_table(rows: list[dict]) -> None:
     """Print the per-experience table; each view's cell shows its AUC above its accuracy."""
     table = Table(
         title="On-chip learning per smeared experience",
         caption="Each cell: AUC, then accuracy at score 0.5. Scores are prequential: each "
-        "track is scored before its minibatch's weight step.",
+        "track is scored before its minibatch's weight step. Statistical error of one AUC "
+        f"(Hanley-McNeil): about {_typical_error(rows)}; per view in results/summary.json.",
     )
     table.add_column("exp", justify="right")
     table.add_column("tracks\nin", justify="right")

@@ -38,7 +38,7 @@ from altmin_hls.hls import streams as stream_files
 from altmin_hls.hls.tbdata import ExpectedResults, emulate_streams, write_tb_data
 from altmin_hls.hls.writer import MARKER, ProjectWriter
 from altmin_hls.reference.altmin import AltMinHardware
-from altmin_hls.reference.metrics import accuracy, roc_auc
+from altmin_hls.reference.metrics import accuracy, hanley_mcneil_error, roc_auc
 from altmin_hls.reference.mlp import MLP
 from altmin_hls.reference.train import History, train
 
@@ -141,7 +141,13 @@ def load_data(config: Config, workspace: Workspace) -> list[TrackSet]:
         path = workspace.experience_file(index)
         if not path.is_file():
             raise DataFileError(f"{path}: file not found; run 'altmin-hls data' first")
-        tracks, _ = read_events(path)
+        tracks, metadata = read_events(path)
+        stored = metadata.get("experience")
+        if stored is not None and stored != index:
+            raise DataFileError(
+                f"{path}: its metadata says experience {stored}, but the file is read as "
+                f"experience {index}; regenerate the data or restore the original file"
+            )
         sets.append(tracks)
     return sets
 
@@ -336,10 +342,21 @@ def expected_from_project(config: Config, workspace: Workspace) -> ExpectedResul
     tb_data = workspace.hls / "tb_data"
     if not tb_data.is_dir():
         raise DataFileError(f"{tb_data}: folder not found; run 'altmin-hls generate' first")
+    parameters_file = tb_data / "initial_parameters.txt"
     initial = FixedParameters.from_vector(
-        stream_files.read_parameters(tb_data / "initial_parameters.txt", Datapath.from_config(config).n_parameters),
+        stream_files.read_parameters(parameters_file, Datapath.from_config(config).n_parameters),
         config.sizes,
     )
+    for kind, arrays, fixed in (
+        ("weight", initial.weights, config.precision.weight),
+        ("bias", initial.biases, config.precision.bias),
+    ):
+        for layer, values in enumerate(arrays, start=1):
+            if values.min() < fixed.min_raw or values.max() > fixed.max_raw:
+                raise DataFileError(
+                    f"{parameters_file}: a layer-{layer} {kind} is outside {fixed.cpp()} "
+                    f"({fixed.min_raw} to {fixed.max_raw}); run 'altmin-hls generate' again"
+                )
     listed = stream_files.read_stream_list(tb_data / "streams.txt")
     if listed != experience_names(config):
         raise DataFileError(
@@ -366,8 +383,16 @@ def float_stream_scores(config: Config, model: MLP, sets: list[TrackSet], learn:
 
 
 def _metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    n_positive = int(labels.sum())
+    n_negative = len(labels) - n_positive
+    if n_positive == 0 or n_negative == 0:
+        auc = auc_error = float("nan")
+    else:
+        auc = roc_auc(labels, scores)
+        auc_error = hanley_mcneil_error(auc, n_positive, n_negative)
     return {
-        "auc": roc_auc(labels, scores) if 0 < labels.mean() < 1 else float("nan"),
+        "auc": auc,
+        "auc_error": auc_error,
         "accuracy": accuracy(labels, scores, ACCURACY_THRESHOLD),
     }
 
@@ -399,7 +424,8 @@ def summarise(
         }
         for view, scores in views.items():
             if len(scores) != len(labels):
-                row[f"{view}_auc"] = row[f"{view}_accuracy"] = float("nan")
+                for metric in ("auc", "auc_error", "accuracy"):
+                    row[f"{view}_{metric}"] = float("nan")
                 continue
             for metric, value in _metrics(labels, scores).items():
                 row[f"{view}_{metric}"] = value

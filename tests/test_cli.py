@@ -71,6 +71,26 @@ def test_stages_run_one_by_one(tiny_config: Path, tmp_path: Path, capsys):
     assert main(["csim", "--out", str(out)]) == 1
     assert "stale or edited" in capsys.readouterr().err
 
+    # A parameter outside its type is reported before C-simulation runs.
+    parameters = out / "hls" / "tb_data" / "initial_parameters.txt"
+    original = parameters.read_text()
+    values = original.split()
+    values[0] = "99999"
+    parameters.write_text(" ".join(values) + "\n")
+    assert main(["csim", "--out", str(out)]) == 1
+    assert "a layer-1 weight is outside ap_fixed<16,6,AP_RND,AP_SAT>" in capsys.readouterr().err
+    parameters.write_text(original)
+
+    # Event files swapped by hand are caught by their metadata.
+    first, second = out / "data" / "experience_01.csv", out / "data" / "experience_02.csv"
+    first_text = first.read_text()
+    first.write_text(second.read_text())
+    second.write_text(first_text)
+    assert main(["train", "--out", str(out)]) == 1
+    assert "its metadata says experience 2" in capsys.readouterr().err
+    second.write_text(first.read_text())
+    first.write_text(first_text)
+
     # A model trained for other layer sizes is rejected before anything is written.
     small = tmp_path / "small.yaml"
     small.write_text(TINY + "network:\n  sizes: [5, 10, 10, 1]\n")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 
-from altmin_hls.reference.metrics import accuracy, bce, roc_auc, roc_curve
+from altmin_hls.reference.metrics import accuracy, bce, hanley_mcneil_error, roc_auc, roc_curve
 
 
 def brute_force_auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -96,3 +97,12 @@ def test_bce_formula_and_clipping() -> None:
     clipped = bce(np.array([1.0, 0.0]), np.array([0.0, 1.0]), eps=1e-6)
     assert clipped == pytest.approx(-np.log(1e-6), rel=1e-9)
     assert np.isfinite(bce(np.array([1.0]), np.array([0.0])))
+
+
+def test_hanley_mcneil_error_known_value():
+    # AUC 0.5 with 10 + 10 samples: Q1 = Q2 = 1/3, variance (1/4 + 9/12 + 9/12) / 100.
+    assert hanley_mcneil_error(0.5, 10, 10) == pytest.approx(math.sqrt(0.0175), rel=1e-12)
+
+
+def test_hanley_mcneil_error_shrinks_with_sample():
+    assert hanley_mcneil_error(0.95, 1000, 5000) < hanley_mcneil_error(0.95, 100, 500)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import math
+
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -96,3 +98,13 @@ def roc_curve(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     tpr = np.r_[0.0, true_positives / n_positive]
     thresholds = np.r_[np.inf, sorted_score[last_of_run]]
     return fpr, tpr, thresholds
+
+
+def hanley_mcneil_error(auc: float, n_positive: int, n_negative: int) -> float:
+    """Return the Hanley-McNeil (1982) standard error of an AUC measured on a finite sample."""
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    variance = (
+        auc * (1.0 - auc) + (n_positive - 1) * (q1 - auc * auc) + (n_negative - 1) * (q2 - auc * auc)
+    ) / (n_positive * n_negative)
+    return float(math.sqrt(max(variance, 0.0)))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from altmin_hls.reference.metrics import hanley_mcneil_error
 from altmin_hls.study.study import (
     ACCURACY_THRESHOLD,
     ALTMIN_METHODS,
@@ -172,16 +173,6 @@ def _split_table(result: StudyResult) -> list[dict[str, int]]:
             }
         )
     return rows
-
-
-def hanley_mcneil_error(auc: float, n_positive: int, n_negative: int) -> float:
-    """Return the Hanley-McNeil (1982) standard error of an AUC measured on a finite sample."""
-    q1 = auc / (2.0 - auc)
-    q2 = 2.0 * auc * auc / (1.0 + auc)
-    variance = (
-        auc * (1.0 - auc) + (n_positive - 1) * (q1 - auc * auc) + (n_negative - 1) * (q2 - auc * auc)
-    ) / (n_positive * n_negative)
-    return float(math.sqrt(max(variance, 0.0)))
 
 
 def settings(result: StudyResult) -> dict[str, Any]:
