@@ -36,6 +36,21 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+# Optional packages and the pyproject extra that installs each.
+EXTRAS = {
+    "matplotlib": "study",
+    "mplhep": "study",
+    "cocotb": "rtl",
+    "cocotb_tools": "rtl",
+    "cocotbext": "rtl",
+    "tensorflow": "keras",
+    "keras": "keras",
+    "qkeras": "keras",
+    "uproot": "delphes",
+    "pythia8mc": "pythia",
+}
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="project config YAML (default: the output "
                         "folder's config.yaml if present, else the built-in default)")
@@ -291,6 +306,17 @@ def main(argv: list[str] | None = None) -> int:
     except AltminError as exc:
         # Plain text on stderr: paths in the message must not be wrapped or styled.
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        extra = EXTRAS.get(missing)
+        if extra is None:
+            raise
+        print(
+            f"error: this command needs the Python package '{missing}', which is not installed; "
+            f"install it with: pip install 'altmin-hls[{extra}]'",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

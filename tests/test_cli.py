@@ -175,3 +175,14 @@ def test_delphes_sample_too_small(tmp_path: Path, capsys):
     args = ["data", "--delphes", str(_delphes_sample()), "--out", str(tmp_path / "o")]
     assert main(args) == 1  # the default config needs 300 events; the sample has 10
     assert "10 events, but the config needs 300" in capsys.readouterr().err
+
+
+def test_missing_extra_names_the_install(tmp_path: Path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes "import matplotlib" fail
+    monkeypatch.delitem(sys.modules, "altmin_hls.study.plots", raising=False)
+    assert main(["study", "--quick", "--out", str(tmp_path / "o")]) == 1
+    printed = capsys.readouterr().err
+    assert "needs the Python package 'matplotlib'" in printed
+    assert "pip install 'altmin-hls[study]'" in printed

@@ -203,6 +203,8 @@ def command_study(args: argparse.Namespace) -> int:
     """Run the study subcommand; return the exit code."""
     from altmin_hls.cli import _check_out_folder, console
 
+    # Import the plotting module first, so a missing matplotlib fails before the training.
+    importlib.import_module("altmin_hls.study.plots")
     start = time.perf_counter()
     for option in ("seeds", "epochs", "pretrain_epochs"):
         value = getattr(args, option)
