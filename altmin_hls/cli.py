@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "generate":
             sub.add_argument("--force", action="store_true",
                              help="write into an output folder that contains another project")
+        if name == "train":
+            sub.add_argument("--force", action="store_true",
+                             help="pre-train even if the model in <out>/model was imported")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(commands)
     return parser
@@ -287,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         _check_out_folder(args.out, getattr(args, "force", False))
         if args.command == "run":
             check_output_folder(workspace.hls, config.name, args.force)
+        if args.command in ("run", "train") and not args.force:
+            pipeline.check_model_not_imported(workspace, args.command)
         args.out.mkdir(parents=True, exist_ok=True)
         if args.command == "run":
             status = command_run(args, config, workspace)

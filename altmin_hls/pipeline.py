@@ -193,9 +193,30 @@ def pretrain(
     )
     workspace.model.mkdir(parents=True, exist_ok=True)
     np.savez(workspace.model / "pretrained.npz", **model.to_dict())
+    (workspace.model / IMPORT_MARKER).unlink(missing_ok=True)
     history_dict = {k: [float(v) for v in values] for k, values in history.to_dict().items()}
     (workspace.model / "pretrain_history.json").write_text(json.dumps(history_dict, indent=1) + "\n")
     return model, history
+
+
+IMPORT_MARKER = "imported.json"
+
+
+def mark_imported_model(workspace: Workspace, source: Path) -> None:
+    """Record that model/pretrained.npz came from an imported Keras or QKeras file."""
+    marker = {"source": "import", "file": str(source)}
+    (workspace.model / IMPORT_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+
+
+def check_model_not_imported(workspace: Workspace, command: str) -> None:
+    """Raise AltminError when pre-training would replace an imported model."""
+    marker = workspace.model / IMPORT_MARKER
+    if marker.is_file():
+        raise AltminError(
+            f"the model in {workspace.model} was imported ({marker}); '{command}' would replace "
+            "it by pre-training. Run 'altmin-hls data', 'generate' and 'csim' to keep it, or pass "
+            "--force to pre-train anyway"
+        )
 
 
 def load_model(workspace: Workspace) -> MLP:

@@ -186,3 +186,14 @@ def test_missing_extra_names_the_install(tmp_path: Path, capsys, monkeypatch):
     printed = capsys.readouterr().err
     assert "needs the Python package 'matplotlib'" in printed
     assert "pip install 'altmin-hls[study]'" in printed
+
+
+def test_run_keeps_imported_model(tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    (out / "model").mkdir(parents=True)
+    (out / "config.yaml").write_text("{}\n")
+    (out / "model" / "imported.json").write_text('{"source": "import"}\n')
+    for command in ("run", "train"):
+        assert main([command, "--out", str(out)]) == 1
+        assert "was imported" in capsys.readouterr().err
+    assert not (out / "data").exists()

@@ -193,12 +193,13 @@ def test_import_refuses_to_replace_model(imported_run: ImportedRun, capsys):
     assert "pretrained.npz exists; pass --force" in capsys.readouterr().err
 
 
-def test_export_without_csim_results(tmp_path: Path, capsys):
+def test_export_without_project(tmp_path: Path, capsys):
     (tmp_path / "config.yaml").write_text(load_config().to_yaml())
     code = _main(["export", "--out", tmp_path, "--file", tmp_path / "m.h5"])
     assert code == 1
     assert (
-        "csim_weights.txt: file not found; run 'altmin-hls csim' first" in capsys.readouterr().err
+        "altmin_project.json: file not found; run 'altmin-hls generate' first"
+        in capsys.readouterr().err
     )
 
 

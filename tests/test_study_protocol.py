@@ -227,3 +227,5 @@ def test_compare_statuses():
     assert summary.compare({"mean": 0.952, "std": 0.001}, sgd) == "matched"
     assert summary.compare({"mean": 0.96, "std": 0.001}, sgd) == "better"
     assert summary.compare({"mean": 0.94, "std": 0.001}, sgd) == "worse"
+    # A statistical uncertainty of the test sample widens the interval.
+    assert summary.compare({"mean": 0.94, "std": 0.001}, sgd, statistical=0.02) == "matched"

@@ -72,9 +72,10 @@ def register(commands: Any) -> None:
 
 def command_import(args: argparse.Namespace) -> int:
     """Import ``args.model`` into ``args.out``; return the exit code."""
-    from altmin_hls.cli import console, resolve_config
+    from altmin_hls.cli import _check_out_folder, console, resolve_config
     from altmin_hls.interop.keras_io import import_model_with_report
 
+    _check_out_folder(args.out, args.force)
     workspace = pipeline.Workspace(args.out)
     target = workspace.model / "pretrained.npz"
     if target.exists() and not args.force:
@@ -87,6 +88,7 @@ def command_import(args: argparse.Namespace) -> int:
     config = validate(merge_overrides(base.raw, overrides))
     workspace.model.mkdir(parents=True, exist_ok=True)
     np.savez(target, **model.to_dict())
+    pipeline.mark_imported_model(workspace, Path(args.model))
     (args.out / "config.yaml").write_text(config.to_yaml())
 
     console.print(f"[bold]import[/]: {args.model} -> {target} and {args.out / 'config.yaml'}")
@@ -138,8 +140,14 @@ def command_export(args: argparse.Namespace) -> int:
     from altmin_hls.cli import console, resolve_config
     from altmin_hls.interop.keras_io import export_model
 
-    config = resolve_config(args)
-    weights = export_weights(config, pipeline.Workspace(args.out), args.source)
+    workspace = pipeline.Workspace(args.out)
+    # Weights from C-simulation or the emulator belong to the generated project, so they
+    # are read with the config it was generated from.
+    if args.source in ("csim", "emulator"):
+        config = pipeline.project_config(workspace)
+    else:
+        config = resolve_config(args)
+    weights = export_weights(config, workspace, args.source)
     path = export_model(weights, config, args.file, qkeras=not args.plain_keras)
     kind = "Keras" if args.plain_keras else "QKeras"
     console.print(

@@ -194,7 +194,8 @@ def _check_rtl_parameters(rtl_dir: Path, project: Path, config: Config) -> None:
     if manifest.get("parameters_sha256") != parameters_digest(initial):
         raise CosimError(
             f"the RTL in {rtl_dir} was generated from other parameters than "
-            f"{project}/tb_data/initial_parameters.txt; regenerate it with 'altmin-hls rtl'"
+            f"{project}/tb_data/initial_parameters.txt. Both are written from <out>/model: run "
+            "'altmin-hls generate' and then 'altmin-hls rtl' so that they come from the same model"
         )
 
 

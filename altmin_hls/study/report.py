@@ -240,8 +240,9 @@ def _config_lines(result: StudyResult) -> list[str]:
         "reaches on that experience, and the run's own AUC on the unsmeared test split after pre-training. "
         "Tables give the mean over the seeds that recovered, [min, max], and how many recovered.",
         f"- Spread: {settings['spread']}. 'Matched' means the intervals mean ± std of the variant and of SGD "
-        "overlap. The spread covers training randomness only: every seed is tested on the same events, and the "
-        "statistical uncertainty of the finite test sample (Hanley-McNeil, in the data table) comes on top.",
+        "overlap once widened by the statistical uncertainty of the difference on the finite test sample "
+        "(sqrt(2) times the Hanley-McNeil error of one AUC, or the binomial error of one accuracy). The seed "
+        "spread covers training randomness only, because every seed is tested on the same events.",
         f"- Runtime: {result.seconds:.0f} s for training and evaluation.",
         f"- Config digest `{config.digest()}`; the merged config:",
         "",
@@ -277,7 +278,8 @@ def write_report(
     lines = [
         "# Continual-learning study: AltMin against SGD under growing track smearing",
         "",
-        "Question: is AltMin a valid alternative to SGD when the 5-25-30-1 track classifier learns "
+        f"Question: is AltMin a valid alternative to SGD when the {'-'.join(map(str, result.config.sizes))} "
+        "track classifier learns "
         f"continually while the detector resolution worsens? Set 0 is the unsmeared set, experiences 1 to {n} "
         f"add Gaussian smearing of k × {result.config.smearing_step:g} times the nominal track resolution.",
         "",

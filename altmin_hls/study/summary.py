@@ -123,18 +123,38 @@ def recovery(result: StudyResult, kind: str) -> dict[str, list[dict[str, Any]]]:
     return table
 
 
-def compare(a: dict[str, float], b: dict[str, float]) -> str:
+def compare(a: dict[str, float], b: dict[str, float], statistical: float = 0.0) -> str:
     """Return "matched", "better" or "worse" for a against b.
 
-    Matched means the intervals mean ± std overlap: ``|mean_a - mean_b| <= std_a + std_b``.
+    Matched means ``|mean_a - mean_b| <= std_a + std_b + statistical``: the seed intervals
+    mean ± std overlap once widened by the statistical uncertainty of the difference on
+    the finite test sample.
     """
     difference = a["mean"] - b["mean"]
-    allowed = a["std"] + b["std"]
+    allowed = a["std"] + b["std"] + statistical
     if math.isnan(difference):
         return "undefined"
     if abs(difference) <= allowed:
         return "matched"
     return "better" if difference > 0 else "worse"
+
+
+def difference_uncertainty(metric: str, value: float, test) -> float:
+    """Return the statistical uncertainty of a difference of two metric values on one test split.
+
+    Two methods are scored on the same tracks, so their errors are correlated and this
+    uncorrelated estimate, sqrt(2) times the error of one value, is an upper bound. The
+    error of one AUC is Hanley-McNeil's; that of one accuracy is binomial.
+    """
+    n_positive = test.n_hard_scatter
+    n_negative = test.n_tracks - n_positive
+    if math.isnan(value) or n_positive == 0 or n_negative == 0:
+        return 0.0
+    if metric == "auc":
+        single = hanley_mcneil_error(value, n_positive, n_negative)
+    else:
+        single = math.sqrt(value * (1.0 - value) / test.n_tracks)
+    return math.sqrt(2.0) * single
 
 
 def verdict(result: StudyResult) -> dict[str, dict[str, Any]]:
@@ -148,8 +168,15 @@ def verdict(result: StudyResult) -> dict[str, dict[str, Any]]:
     outcome: dict[str, dict[str, Any]] = {}
     for metric in METRICS:
         table = per_experience(result, metric)
+        statistical = [
+            difference_uncertainty(metric, table["sgd"][k]["mean"], result.data.test[k])
+            for k in range(result.n_experiences + 1)
+        ]
         for variant in (m for m in ALTMIN_METHODS if m in result.methods):
-            statuses = [compare(table[variant][k], table["sgd"][k]) for k in range(1, result.n_experiences + 1)]
+            statuses = [
+                compare(table[variant][k], table["sgd"][k], statistical[k])
+                for k in range(1, result.n_experiences + 1)
+            ]
             outcome.setdefault(variant, {})[metric] = {
                 "per_experience": statuses,
                 "matched_or_better": sum(s in ("matched", "better") for s in statuses),
