@@ -231,3 +231,28 @@ def test_report_copied_keeps_values(tmp_path: Path):
     report = parse_csynth(target)
     assert report.flow == "classic"
     assert report.resources["LUT"].used == 60321
+
+
+def test_loop_ii_is_read():
+    report = parse_csynth(DATA / "vitis_2020_2_csynth.xml")
+    assert [loop.name for loop in report.loops] == ["Tracks"]
+    assert report.loops[0].pipeline_ii == 4
+    assert report.loops[0].pipeline_depth == 14
+    assert report.loops[0].trip_count is None  # "undef" stays missing
+    assert report.to_dict()["loops"][0]["pipeline_ii"] == 4
+
+
+def test_loop_trip_count_range(tmp_path):
+    text = (DATA / "vitis_2020_2_csynth.xml").read_text().replace(
+        "<TripCount>undef</TripCount>",
+        "<TripCount><range><min>1</min><max>512</max></range></TripCount>",
+    )
+    path = tmp_path / "csynth.xml"
+    path.write_text(text)
+    assert parse_csynth(path).loops[0].trip_count == 512
+
+
+def test_loops_appear_in_table():
+    text = _render(parse_csynth(DATA / "vitis_2020_2_csynth.xml"))
+    assert "Loops" in text
+    assert "Tracks" in text

@@ -116,6 +116,24 @@ class ResourceUse:
 
 
 @dataclass(frozen=True)
+class LoopSummary:
+    """One top-level loop of SummaryOfLoopLatency: its label, II, depth and trip count."""
+
+    name: str
+    pipeline_ii: int | None  # None when the loop is not pipelined or the field is missing
+    pipeline_depth: int | None
+    trip_count: int | None  # the maximum when the report gives a range
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "pipeline_ii": self.pipeline_ii,
+            "pipeline_depth": self.pipeline_depth,
+            "trip_count": self.trip_count,
+        }
+
+
+@dataclass(frozen=True)
 class SynthesisReport:
     """The summary of one csynth.xml, with times in ns and latencies and intervals in cycles."""
 
@@ -133,6 +151,7 @@ class SynthesisReport:
     resources: dict[str, ResourceUse]  # keys: CANONICAL_RESOURCES
     other_resources: dict[str, ResourceUse] = field(default_factory=dict)
     undefined: tuple[str, ...] = ()  # fields the tool reported as "undef"
+    loops: tuple[LoopSummary, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready values, with None for missing fields."""
@@ -151,6 +170,7 @@ class SynthesisReport:
             "resources": {name: use.to_dict() for name, use in self.resources.items()},
             "other_resources": {name: use.to_dict() for name, use in self.other_resources.items()},
             "undefined": list(self.undefined),
+            "loops": [loop.to_dict() for loop in self.loops],
         }
 
 
@@ -391,6 +411,36 @@ def _resources(reader: _Reader) -> tuple[dict[str, ResourceUse], dict[str, Resou
     return canonical, others
 
 
+def _optional_count(node: ET.Element | None) -> int | None:
+    """Return a whole number from a field's text, or None for '-', 'undef' or no field."""
+    if node is None or node.text is None:
+        return None
+    text = node.text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def _loops(root: ET.Element) -> tuple[LoopSummary, ...]:
+    """Return the top-level loops of PerformanceEstimates/SummaryOfLoopLatency."""
+    section = root.find("PerformanceEstimates/SummaryOfLoopLatency")
+    if section is None:
+        return ()
+    loops = []
+    for loop in section:
+        trip = loop.find("TripCount")
+        trip_count = _optional_count(trip)
+        if trip is not None and trip_count is None:
+            trip_count = _optional_count(trip.find("range/max"))
+        loops.append(
+            LoopSummary(
+                name=loop.tag,
+                pipeline_ii=_optional_count(loop.find("PipelineII")),
+                pipeline_depth=_optional_count(loop.find("PipelineDepth")),
+                trip_count=trip_count,
+            )
+        )
+    return tuple(loops)
+
+
 def parse_csynth(path: str | Path) -> SynthesisReport:
     """Parse a csynth report, given as the file or as a folder that contains it.
 
@@ -431,6 +481,7 @@ def parse_csynth(path: str | Path) -> SynthesisReport:
         resources=resources,
         other_resources=others,
         undefined=tuple(reader.undefined),
+        loops=_loops(root),
     )
 
 
@@ -491,4 +542,14 @@ def report_tables(report: SynthesisReport) -> list[Any]:
             _show(use.percent, "{:.2f} %"),
             _show(use.reported_as),
         )
-    return [summary, resources]
+    tables = [summary, resources]
+    if report.loops:
+        loops = Table(title="Loops (pipeline II of MODE_INFER's loop InferTracks is the reuse factor)")
+        for column in ("loop", "pipeline II", "depth", "trip count (max)"):
+            loops.add_column(column, justify="left" if column == "loop" else "right")
+        for loop in report.loops:
+            loops.add_row(
+                loop.name, _show(loop.pipeline_ii), _show(loop.pipeline_depth), _show(loop.trip_count)
+            )
+        tables.append(loops)
+    return tables
