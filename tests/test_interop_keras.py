@@ -237,7 +237,7 @@ ERROR_CASES = {
             ),
             *_standard(d1=None),
         ),
-        r"layer 'q1' \(QDense\) kernel_quantizer has alpha='auto_po2'.*pass alpha=1",
+        r"layer 'q1' \(QDense\) kernel_quantizer has alpha='auto_po2'.*Pass alpha=1",
     ),
     "alpha two": (
         lambda: _chain(
@@ -329,6 +329,13 @@ def test_branching_model_is_rejected():
 def test_missing_model_file(tmp_path: Path):
     with pytest.raises(AltminError, match="not found"):
         import_model(tmp_path / "absent.h5")
+
+
+def test_text_file_named_h5(tmp_path: Path):
+    path = tmp_path / "model.h5"
+    path.write_text("not a model\n")
+    with pytest.raises(AltminError, match="is not an HDF5 file"):
+        import_model(path)
 
 
 def test_wrong_model_suffix(tmp_path: Path):

@@ -30,6 +30,7 @@ counting number type.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -232,10 +233,20 @@ def yosys_figures(rtl_dir: Path, top: str, work_dir: Path, run: bool) -> tuple[Y
         seconds=counts.seconds,
     )
     note = (
-        f"Yosys {counts.family} cell counts of the inference RTL in {rtl_dir} (an estimate: "
-        "Yosys maps differently from Vivado, and the RTL has no learning path)."
+        f"Yosys {counts.family} cell counts of the inference RTL in {rtl_dir}{_rtl_reuse(rtl_dir)} "
+        "(an estimate: Yosys maps differently from Vivado, and the RTL has no learning path)."
     )
     return figures, note
+
+
+def _rtl_reuse(rtl_dir: Path) -> str:
+    """Return ", written at reuse factor R" from the RTL's rtl.json, or "" without one."""
+    manifest = Path(rtl_dir) / "rtl.json"
+    try:
+        reuse = json.loads(manifest.read_text())["reuse_factor"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return f", written at reuse factor {reuse} (the multiplier counts above use the config's)"
 
 
 def estimate_tables(estimate: StaticEstimate) -> list[Any]:

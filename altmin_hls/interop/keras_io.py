@@ -115,6 +115,13 @@ def load_keras_model(path: str | Path) -> Any:
             f"model file {path} has suffix '{path.suffix}'; expected one of "
             f"{', '.join(MODEL_SUFFIXES)}"
         )
+    if path.suffix == ".h5" and path.is_file():
+        with open(path, "rb") as handle:
+            # HDF5 files that Keras writes start with the 8-byte HDF5 signature (no user block).
+            if handle.read(8) != b"\x89HDF\r\n\x1a\n":
+                raise AltminError(
+                    f"model file {path} is not an HDF5 file; save the model with model.save"
+                )
     keras = keras_module()
     qkeras = _qkeras_or_none()
     custom_objects: dict[str, Any] = {}
@@ -168,9 +175,9 @@ def bits_type(quantizer: Any, where: str) -> FixedType:
     alpha = config.get("alpha")
     if not _is_unit_alpha(alpha):
         raise ConfigError(
-            f"{where} has alpha={alpha!r}; only alpha=1 (or None) is supported, because the "
-            "firmware has no per-channel scale. QDense sets alpha='auto_po2' when alpha is "
-            "None, so pass alpha=1 to quantized_bits"
+            f"{where} has alpha={alpha!r}; only alpha=1 is supported, because the firmware has "
+            "no per-channel scale. Pass alpha=1 to quantized_bits: QDense turns alpha=None into "
+            "alpha='auto_po2'"
         )
     if float(config.get("qnoise_factor", 1.0)) != 1.0:
         raise ConfigError(
