@@ -9,7 +9,7 @@ Smeared tracks are not selected again. Each experience keeps every track of its 
 sample, even where a smeared value leaves the acceptance, and nothing is clipped (phi is
 wrapped to [-pi, pi)). Only z_pv (FastHisto on the smeared tracks) and dz are recomputed.
 
-Every experience has its own events, generated with its own seed, so a learner sees new
+Every experience has its own events, generated with its own seed, so a learner gets new
 events in each one. Seeds come from one SeedSequence: child 0 generates the unsmeared set,
 child k generates and smears experience k, and a last child picks the Pythia pile-up pool,
 which all experiences share.

@@ -7,10 +7,10 @@ A stream file contains one track per line, as whitespace-separated decimal integ
     0 0 -312 207 321 -38 5
     0 1 88 -1003 1021 11 0
 
-``event`` is the event id (non-decreasing; a change of id is an event boundary),
-``label`` is 1 for a hard-scatter track and 0 for pile-up, and the five features are
-the raw integers of the input type (the value times 2**fractional bits), so a reader
-never rounds again. Lines starting with ``#`` are comments. Lines end with LF, and the
+``event`` is the event id. Ids never decrease, and a change of id is an event boundary.
+``label`` is 1 for a hard-scatter track and 0 for pile-up. The five features are the raw
+integers of the input type (the value times 2**fractional bits), so a reader never
+rounds again. Lines starting with ``#`` are comments. Lines end with LF, and the
 file ends with a newline.
 
 ``tb_data/`` of a project holds ``streams.txt`` (the stream files in order),

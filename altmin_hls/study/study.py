@@ -18,7 +18,7 @@ Protocol, per seed and per method:
    and test split of the current experience (the per-epoch curves). After pre-training
    and after each experience it is scored on every test split (the forgetting matrix).
 
-Epoch orders come from the seed, so for one seed every method sees the same tracks in the
+Epoch orders come from the seed, so for one seed every method trains on the same tracks in the
 same order.
 """
 
